@@ -1,0 +1,75 @@
+import pytest
+
+from bot.categories import CATEGORIES, category_of_intent
+from bot.replies.acknowledgement import ReplyConfigError, acknowledge, parse_reply_book, reply_book
+
+ASKS_FOR_ORDER = "订单号"
+
+
+@pytest.mark.parametrize("category,expected", [
+    ("quality", "处理方案"),
+    ("logistics", "快递"),
+    ("service", "主管"),
+    ("return", "退换货"),
+    ("transaction", "金额"),
+])
+def test_each_category_says_what_happens_next_and_by_when(category, expected):
+    reply = acknowledge(category, "有问题").text
+    assert expected in reply
+    assert "小时内" in reply
+    assert ASKS_FOR_ORDER in reply and "19位" in reply
+
+
+def test_the_order_number_is_not_asked_for_again_when_already_given():
+    reply = acknowledge("quality", "连衣裙开线了", has_order_id=True).text
+    assert "19位" not in reply
+    assert "不用再发" in reply
+
+
+def test_the_named_product_and_defect_appear_in_the_empathy():
+    reply = acknowledge("quality", "连衣裙开线了", product="连衣裙", defect="开线").text
+    assert "连衣裙" in reply and "开线" in reply
+
+
+@pytest.mark.parametrize("text,situation", [
+    ("给孩子买的生日礼物，到手就坏了", "gift"),
+    ("宝宝用了过敏起疹子", "health"),
+    ("明天要用，快递还没到", "urgent"),
+    ("这已经是第二次收到坏的了", "repeat"),
+    ("给小孩买的水杯漏水", "child"),
+])
+def test_the_shoppers_situation_is_recognised_from_their_words(text, situation):
+    assert acknowledge("quality", text).situation == situation
+
+
+def test_a_plain_complaint_gets_the_category_empathy():
+    assert acknowledge("logistics", "快递太慢了").situation is None
+
+
+def test_different_messages_get_different_wordings_and_the_same_message_the_same():
+    texts = [f"快递{n}天了还没到" for n in range(2, 12)]
+    replies = {acknowledge("logistics", t).text for t in texts}
+    assert len(replies) >= 2
+    assert acknowledge("logistics", texts[0]) == acknowledge("logistics", texts[0])
+
+
+def test_unknown_category_is_refused():
+    with pytest.raises(ValueError, match="weather"):
+        acknowledge("weather", "今天下雨")
+
+
+def test_reply_file_missing_a_category_is_reported():
+    data = {"situations": {}, "categories": {}, "ask_order_id": ["?"], "order_id_noted": "ok"}
+    with pytest.raises(ReplyConfigError, match="quality"):
+        parse_reply_book(data)
+
+
+def test_shipped_reply_file_covers_every_category():
+    assert set(reply_book().categories) == set(CATEGORIES)
+
+
+def test_intents_map_to_categories():
+    assert category_of_intent("complain_return") == "return"
+    assert category_of_intent("complain_weather") is None
+    assert category_of_intent("greet") is None
+    assert category_of_intent(None) is None

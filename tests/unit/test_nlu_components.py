@@ -1,0 +1,78 @@
+"""The custom Rasa components, run as Rasa runs them (no trained model needed)."""
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.normalizer import ORIGINAL_TEXT, ChineseNormalizer
+from bot.nlu.spacy_entities import SpacyEntityRuler
+from bot.nlu.tokenizer import ShopJiebaTokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalModelStorage(tmp_path)
+
+
+@pytest.fixture
+def context():
+    return ExecutionContext(graph_schema=None, model_id="test")
+
+
+def normalizer(storage, context):
+    return ChineseNormalizer.create({}, storage, Resource("normalizer"), context)
+
+
+def test_normaliser_rewrites_text_and_keeps_the_original(storage, context):
+    message = Message(data={"text": "衣服品質太差！！！線頭到處都是"})
+    normalizer(storage, context).process([message])
+    assert message.get("text") == "衣服品质太差!线头到处都是"
+    assert message.get(ORIGINAL_TEXT) == "衣服品質太差！！！線頭到處都是"
+
+
+def test_normaliser_moves_training_annotations_onto_the_new_text(storage, context):
+    raw = "買的　連衣裙　開線了！！"
+    start = raw.index("連")
+    example = Message(data={
+        "text": raw, "intent": "complain_quality",
+        "entities": [
+            {"entity": "product", "value": "連衣裙", "start": start, "end": start + 3},
+            {"entity": "defect", "value": "开线", "start": raw.index("開"), "end": raw.index("開") + 2},
+        ],
+    })
+    normalizer(storage, context).process_training_data(TrainingData([example]))
+    text = example.get("text")
+    assert text == "买的连衣裙开线了!"
+    for entity in example.get("entities"):
+        assert text[entity["start"]:entity["end"]] == entity["value"]
+
+
+def test_tokenizer_drops_whitespace_tokens(storage, context):
+    tokenizer = ShopJiebaTokenizer.create(
+        {**ShopJiebaTokenizer.get_default_config(),
+         "dictionary_path": str(ROOT / "bot" / "nlu" / "dictionary")},
+        storage, Resource("tokenizer"), context)
+    tokens = tokenizer.tokenize(Message(data={"text": "iPhone 14 Pro 起球了"}), "text")
+    assert [t.text for t in tokens] == ["iPhone", "14", "Pro", "起球", "了"]
+
+
+def test_spacy_ruler_entities_reach_the_message_and_survive_persisting(storage, context):
+    config = {"patterns_path": str(ROOT / "bot" / "nlu" / "entity_patterns.yml")}
+    resource = Resource("spacy_ruler")
+    trained = SpacyEntityRuler.create(config, storage, resource, context)
+    trained.train(TrainingData())
+    loaded = SpacyEntityRuler.load(config, storage, resource, context)
+
+    message = Message(data={"text": "主播，我的口红断了，顺丰还压坏了盒子",
+                            "entities": [{"entity": "order_id", "value": "1", "start": 0, "end": 1}]})
+    loaded.process([message])
+    found = {(e["entity"], e["value"], e.get("extractor")) for e in message.get("entities")}
+    assert {("product", "口红", "SpacyEntityRuler"), ("defect", "断了", "SpacyEntityRuler"),
+            ("carrier", "顺丰", "SpacyEntityRuler")} <= found
+    assert any(e["entity"] == "order_id" for e in message.get("entities")), "earlier entities kept"
