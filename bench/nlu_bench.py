@@ -92,6 +92,16 @@ def print_scores(title: str, labels: Sequence[str], model: Scores, base: Scores)
         print(f"  {'F1 ' + label:<22}{m:>8.3f}{b:>10.3f}{ratio(m, b):>8}")
 
 
+def print_confusion(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> None:
+    """Rows: true class; columns: predicted class."""
+    width = max(len(label) for label in labels) + 2
+    print("  confusion (rows true, columns predicted)")
+    print("  " + " " * width + "".join(f"{label[:6]:>8}" for label in labels))
+    for row in labels:
+        counts = [sum(g == row and p == col for g, p in zip(gold, predicted)) for col in labels]
+        print(f"  {row:<{width}}" + "".join(f"{c:>8}" for c in counts))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
@@ -139,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          score(gold, model6, CLASSES), score(gold, base6, CLASSES))
             lm, lb = lenient_accuracy(shoppers, model6), lenient_accuracy(shoppers, base6)
             print(f"  {'lenient accuracy':<22}{lm:>8.3f}{lb:>10.3f}{ratio(lm, lb):>8}")
+            print_confusion(gold, model6, CLASSES)
         model.close()
 
     print("\nSpeed")

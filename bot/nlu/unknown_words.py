@@ -1,0 +1,84 @@
+"""Fall back when a message shares no word with the training data.
+
+DIET is confident even about a keyboard mash ("qwxz zzkj"): with no known word its
+prediction rests on single stray characters. A message none of whose tokens occurs in
+the training data carries no evidence, so it becomes `nlu_fallback` and the shopper is
+asked which kind of problem they have.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Set, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+VOCABULARY_FILE = "vocabulary.json"
+TOKENS = TOKENS_NAMES[TEXT]
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class UnknownWordsFallback(GraphComponent):
+    def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: Set[str]) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self._vocabulary = vocabulary
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "UnknownWordsFallback":
+        return cls(model_storage, resource, set())
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "UnknownWordsFallback":
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, set(words))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self._vocabulary = {
+            _word(token) for example in training_data.intent_examples
+            for token in example.get(TOKENS, [])
+        }
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self._vocabulary), ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            tokens = message.get(TOKENS, [])
+            if not message.get(TEXT) or message.get(TEXT).startswith("/") or not tokens:
+                continue
+            if any(_word(t) in self._vocabulary for t in tokens):
+                continue
+            fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)
+        return messages
+
+
+def _word(token: Any) -> str:
+    return token.text.lower()
