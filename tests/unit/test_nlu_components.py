@@ -76,3 +76,25 @@ def test_spacy_ruler_entities_reach_the_message_and_survive_persisting(storage, 
     assert {("product", "口红", "SpacyEntityRuler"), ("defect", "断了", "SpacyEntityRuler"),
             ("carrier", "顺丰", "SpacyEntityRuler")} <= found
     assert any(e["entity"] == "order_id" for e in message.get("entities")), "earlier entities kept"
+
+
+def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent(storage, context):
+    from bot.nlu.unknown_words import UnknownWordsFallback
+
+    tokenizer = ShopJiebaTokenizer.create(ShopJiebaTokenizer.get_default_config(),
+                                          storage, Resource("tokenizer"), context)
+    examples = [Message(data={"text": t, "intent": "complain_logistics"}) for t in ["快递太慢了", "物流不更新"]]
+    training = TrainingData(examples)
+    tokenizer.process_training_data(training)
+    resource = Resource("unknown_words")
+    UnknownWordsFallback.create({}, storage, resource, context).train(training)
+    fallback = UnknownWordsFallback.load({}, storage, resource, context)
+
+    known = Message(data={"text": "快递呢", "intent": {"name": "complain_logistics", "confidence": 0.9}})
+    unknown = Message(data={"text": "qwxz zzkj", "intent": {"name": "thank", "confidence": 0.97},
+                            "intent_ranking": [{"name": "thank", "confidence": 0.97}]})
+    tokenizer.process([known, unknown])
+    fallback.process([known, unknown])
+    assert known.get("intent")["name"] == "complain_logistics"
+    assert unknown.get("intent")["name"] == "nlu_fallback"
+    assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback", "thank"]
