@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 RASA   := $(VENV)/bin/rasa
 MODEL  := models/assistant.tar.gz
 # The model depends on everything it is trained from, including the NLU components.
-MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
+MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f ! -name '*.pyc' ! -name evaluation.py ! -path '*/__pycache__/*' 2>/dev/null)
 
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -98,3 +98,4 @@ def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent
     assert known.get("intent")["name"] == "complain_logistics"
     assert unknown.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback", "thank"]
+
