@@ -5,7 +5,6 @@ tagging what it was trained with even if the YAML changes later.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -18,6 +17,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.entity_ruler import build_ruler, find_mentions, load_patterns
+from bot.nlu.model_files import read_json, write_json
 
 PATTERNS_FILE = "patterns.json"
 
@@ -66,15 +66,10 @@ class SpacyEntityRuler(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "SpacyEntityRuler":
-        with model_storage.read_from(resource) as directory:
-            patterns = json.loads((directory / PATTERNS_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, patterns)
+        return cls(config, model_storage, resource, read_json(model_storage, resource, PATTERNS_FILE))
 
     def train(self, training_data: TrainingData) -> Resource:
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / PATTERNS_FILE).write_text(
-                json.dumps(self._patterns, ensure_ascii=False), encoding="utf-8"
-            )
+        write_json(self._model_storage, self._resource, PATTERNS_FILE, self._patterns)
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:

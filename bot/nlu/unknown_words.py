@@ -7,7 +7,6 @@ asked which kind of problem they have.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Set, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -19,6 +18,8 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.model_files import read_json, write_json
 
 VOCABULARY_FILE = "vocabulary.json"
 TOKENS = TOKENS_NAMES[TEXT]
@@ -52,18 +53,14 @@ class UnknownWordsFallback(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "UnknownWordsFallback":
-        with model_storage.read_from(resource) as directory:
-            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        return cls(model_storage, resource, set(words))
+        return cls(model_storage, resource, set(read_json(model_storage, resource, VOCABULARY_FILE)))
 
     def train(self, training_data: TrainingData) -> Resource:
         self._vocabulary = {
             _word(token) for example in training_data.intent_examples
             for token in example.get(TOKENS, [])
         }
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / VOCABULARY_FILE).write_text(
-                json.dumps(sorted(self._vocabulary), ensure_ascii=False), encoding="utf-8")
+        write_json(self._model_storage, self._resource, VOCABULARY_FILE, sorted(self._vocabulary))
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
