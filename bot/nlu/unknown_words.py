@@ -65,10 +65,9 @@ class UnknownWordsFallback(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
+            # "/intent" payloads never reach the pipeline: Rasa reads their intent directly.
             tokens = message.get(TOKENS, [])
-            if not message.get(TEXT) or message.get(TEXT).startswith("/") or not tokens:
-                continue
-            if any(_word(t) in self._vocabulary for t in tokens):
+            if not tokens or any(_word(t) in self._vocabulary for t in tokens):
                 continue
             fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
             ranking = message.get(INTENT_RANKING_KEY) or []
