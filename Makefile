@@ -15,10 +15,11 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install lock train run shell test test-unit validate test-stories test-python bench clean
+.PHONY: help install lock train run shell services test test-unit validate test-stories test-python bench clean
 
 help:
-	@echo "make run    - serve the assistant on http://localhost:5005 (REST channel)"
+	@echo "make run    - serve the assistant on http://localhost:5005 (REST channel), the action"
+	@echo "              server on 5055 and the case API on http://localhost:8000"
 	@echo "make shell  - chat with the assistant in the terminal"
 	@echo "make test   - every test: unit, data validation, test stories, NLU, HTTP"
 	@echo "make train  - (re)train models/assistant.tar.gz"
@@ -63,10 +64,14 @@ validate: $(VENV)/.installed
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --out results/core --fail-on-prediction-errors
 
-test-python: $(MODEL)
+# Real PostgreSQL and Redis for the tests (installed from Debian when missing).
+services:
+	scripts/services.sh >/dev/null
+
+test-python: $(MODEL) services
 	$(PY) -m pytest
 
-test-unit: $(VENV)/.installed
+test-unit: $(VENV)/.installed services
 	$(PY) -m pytest tests/unit
 
 bench: $(MODEL)

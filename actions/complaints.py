@@ -1,15 +1,28 @@
-"""Acknowledge a complaint in its category, with empathy tied to the shopper's words."""
+"""Acknowledge a complaint in its category and prepare the complaint form from the
+shopper's first words: description, remedy wanted, severity, photos already attached."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.evidence import store_attached_photos
+from bot.cases.sla import service_levels
 from bot.categories import category_of_intent
+from bot.channels.rest import PHOTO_ONLY_TEXT
+from bot.intake import cannot_photograph, photos_required, wanted_remedy
 from bot.nlu.text_normalizer import normalize_text
+from bot.policy.severity import grade
 from bot.replies.acknowledgement import acknowledge
+
+# Slots that describe one complaint; a new complaint starts them afresh. The order
+# number is kept: the shopper is never asked twice for what they already gave.
+COMPLAINT_SLOTS = ("description", "photo_evidence", "photos", "photo_missing_reason",
+                   "photo_failures", "remedy", "severity", "needs_human_reason",
+                   "order_id_failures")
+SECONDARY_MIN_CONFIDENCE = 0.2
 
 
 class ActionAcknowledgeComplaint(Action):
@@ -24,15 +37,61 @@ class ActionAcknowledgeComplaint(Action):
         if category is None:
             dispatcher.utter_message(response="utter_ask_clarify")
             return []
-        text = message.get("text") or ""
-        # A category button sends "/complain_x": no words of the shopper's to read.
-        words = "" if text.startswith("/") else normalize_text(text)
+        raw = shopper_words(tracker)
+        # A category button ("/complain_x") or a photo alone carries no words to keep.
+        own_words = "" if raw.startswith("/") or raw == PHOTO_ONLY_TEXT else raw
+        words = normalize_text(own_words)
+        entities = message.get("entities") or []
+        severity = grade(category, own_words, entities)
         reply = acknowledge(
             category,
             words,
             product=next(tracker.get_latest_entity_values("product"), None),
             defect=next(tracker.get_latest_entity_values("defect"), None),
-            has_order_id=bool(tracker.get_slot("order_id")),
+            human_within_hours=(service_levels().first_response_hours
+                                if severity.needs_human_now else None),
         )
         dispatcher.utter_message(text=reply.text)
-        return [SlotSet("complaint_category", category)]
+
+        fresh: Dict[str, Any] = {slot: None for slot in COMPLAINT_SLOTS}
+        fresh.update(order_id_failures=0, photo_failures=0, complaint_category=category,
+                     secondary_category=secondary_category(message, category),
+                     severity=float(severity.level), description=own_words or None,
+                     remedy=wanted_remedy(own_words))
+        if severity.needs_human_now:
+            fresh["needs_human_reason"] = "public_threat" if severity.public_threat else "severity_1"
+        # Entities of this message only: an earlier complaint's product must not grade
+        # this one.
+        for name in ("product", "defect"):
+            fresh[name] = next((e.get("value") for e in entities if e.get("entity") == name), None)
+        attached = await store_attached_photos(_without_photos(tracker), dispatcher)
+        if attached.photos:
+            fresh.update(photos=attached.photos, photo_evidence="received")
+        elif own_words and photos_required(category, own_words) and cannot_photograph(own_words):
+            fresh.update(photo_evidence="missing", photo_missing_reason=own_words[:500])
+        return [SlotSet(slot, value) for slot, value in fresh.items()]
+
+
+def shopper_words(tracker: Tracker) -> str:
+    """The latest message exactly as typed. `latest_message["text"]` is the normalised
+    form NLU saw (half-width, Simplified); the user event keeps the original."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
+def secondary_category(message: Dict[str, Any], primary: str) -> Optional[str]:
+    """The runner-up complaint class when NLU gives it real weight: kept as a tag."""
+    for ranked in message.get("intent_ranking") or []:
+        category = category_of_intent(ranked.get("name"))
+        if category and category != primary:
+            return category if (ranked.get("confidence") or 0) >= SECONDARY_MIN_CONFIDENCE else None
+    return None
+
+
+def _without_photos(tracker: Tracker) -> Tracker:
+    """The tracker as seen by a new complaint: photos of an earlier one do not count."""
+    copy = tracker.copy()
+    copy.slots["photos"] = None
+    return copy

@@ -1,34 +1,76 @@
 #!/usr/bin/env bash
-# Start the action server, wait until it answers, then run the Rasa server (`run`) or
-# the terminal chat (`shell`) in the foreground. The action server stops with it.
-set -euo pipefail
+# `run`: the action server (5055), the case API (8000) and the Rasa server (5005) in the
+# foreground. Ctrl-C or SIGTERM stops all three; if one dies, the others are stopped and
+# the failure is reported with its exit code. `shell`: the terminal chat instead of the
+# Rasa server.
+set -uo pipefail
 mode=${1:-run}
 rasa=.venv/bin/rasa
+python=.venv/bin/python
 actions_port=5055  # must match action_endpoint in endpoints.yml
 rasa_port=${RASA_PORT:-5005}
+export CONSOLE_PORT=${CONSOLE_PORT:-8000}
 mkdir -p var
 
-"$rasa" run actions --actions actions --port "$actions_port" &
-actions_pid=$!
-trap 'kill "$actions_pid" 2>/dev/null || true' EXIT
+declare -A names=()
+stop_all() {
+  trap - INT TERM EXIT
+  for pid in "${!names[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
 
-for _ in $(seq 1 120); do
-  if .venv/bin/python -c "import urllib.request,sys; urllib.request.urlopen('http://localhost:$actions_port/health', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  kill -0 "$actions_pid" 2>/dev/null || { echo "action server failed to start" >&2; exit 1; }
-  sleep 0.5
-done
+start() {  # start NAME COMMAND...: run in the background and remember it by name
+  local name=$1; shift
+  "$@" &
+  names[$!]=$name
+}
+
+wait_for() {  # wait_for NAME URL
+  for _ in $(seq 1 240); do
+    if "$python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$2" 2>/dev/null; then
+      return 0
+    fi
+    for pid in "${!names[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { echo "serve: the ${names[$pid]} failed to start" >&2; exit 1; }
+    done
+    sleep 0.5
+  done
+  echo "serve: the $1 did not answer on $2" >&2; exit 1
+}
+
+start "action server" "$rasa" run actions --actions actions --port "$actions_port"
+wait_for "action server" "http://localhost:$actions_port/health"
+
+if [ "$mode" = shell ]; then
+  "$rasa" shell --model models/assistant.tar.gz --endpoints endpoints.yml \
+    --conversation-id "${SHOPPER_ID:-demo-xiaoyu}"
+  exit $?
+fi
+[ "$mode" = run ] || { echo "usage: $0 run|shell" >&2; exit 2; }
+
+if [ -z "${AGENT_API_TOKEN:-}" ]; then
+  echo "serve: AGENT_API_TOKEN is not set; the case API uses the development token 'dev-agent-token'" >&2
+fi
+start "case API" "$python" -m bot.console
+wait_for "case API" "http://localhost:$CONSOLE_PORT/health"
 
 api=()
 if [ -n "${RASA_AUTH_TOKEN:-}" ]; then
   # The HTTP API (trackers, events, triggers) is only ever enabled behind a token.
   api=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
 fi
+start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" "${api[@]}" \
+  --endpoints endpoints.yml --credentials credentials.yml
 
-case "$mode" in
-  run)   "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" "${api[@]}" \
-           --endpoints endpoints.yml --credentials credentials.yml ;;
-  shell) "$rasa" shell --model models/assistant.tar.gz --endpoints endpoints.yml ;;
-  *)     echo "usage: $0 run|shell" >&2; exit 2 ;;
-esac
+# The first of the three to exit ends the run; say which one and how.
+wait -n
+status=$?
+for pid in "${!names[@]}"; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "serve: the ${names[$pid]} stopped (exit code $status); stopping the others" >&2
+  fi
+done
+exit "$status"

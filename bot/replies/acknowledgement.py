@@ -1,4 +1,4 @@
-"""Acknowledge a complaint: situational empathy, what happens next, the order question.
+"""Acknowledge a complaint: situational empathy, what happens next and by when.
 
 Wording lives in `acknowledgements.yml`; this module only chooses and fills it.
 """
@@ -41,8 +41,8 @@ class CategoryReplies:
 class ReplyBook:
     situations: Tuple[Situation, ...]
     categories: Dict[str, CategoryReplies]
-    ask_order_id: Tuple[str, ...]
-    order_id_noted: str
+    # Said instead of the usual next step when a person must take over (severity 1).
+    escalation_notice: str
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,7 @@ def parse_reply_book(data: dict) -> ReplyBook:
                 _strings(c["generic"], f"categories.{category}.generic"),
                 str(c["next_step"]),
             )
-        return ReplyBook(situations, categories,
-                         _strings(data["ask_order_id"], "ask_order_id"),
-                         str(data["order_id_noted"]))
+        return ReplyBook(situations, categories, str(data["escalation_notice"]))
     except (KeyError, TypeError, AttributeError) as error:
         raise ReplyConfigError(f"{REPLIES_FILE.name}: missing or malformed {error}") from error
 
@@ -96,13 +94,15 @@ def acknowledge(
     text: str,
     product: Optional[str] = None,
     defect: Optional[str] = None,
-    has_order_id: bool = False,
+    human_within_hours: Optional[float] = None,
     book: Optional[ReplyBook] = None,
 ) -> Acknowledgement:
     """Compose the reply to a complaint of `category` written as `text`.
 
     The variation is chosen from the text itself, so the same message always gets the
-    same reply while different messages get different wordings.
+    same reply while different messages get different wordings. With
+    `human_within_hours` the reply promises a person within that time instead of the
+    category's usual next step.
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown complaint category '{category}', expected one of {CATEGORIES}")
@@ -121,7 +121,7 @@ def acknowledge(
 
     parts: List[str] = [
         empathy.format(item=item, defect=defect or ""),
-        replies.next_step,
-        book.order_id_noted if has_order_id else rng.choice(book.ask_order_id),
+        replies.next_step if human_within_hours is None
+        else book.escalation_notice.format(hours=f"{human_within_hours:g}"),
     ]
     return Acknowledgement("".join(parts), situation.name if situation else None)

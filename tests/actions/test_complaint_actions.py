@@ -1,11 +1,13 @@
 """action_acknowledge_complaint against trackers shaped like the Rasa server sends them."""
 import asyncio
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ActionAcknowledgeComplaint
+from actions.intake_form import ActionAskOrderId, ValidateComplaintForm
 
 
 def tracker_for(text, intent, entities=(), slots=None):
@@ -28,13 +30,32 @@ def run(tracker):
     return dispatcher.messages, events
 
 
+def assert_acknowledges_without_asking_for_the_order(text):
+    """Empathy, then what happens next and by when; the form asks for the order later."""
+    assert "已收到" in text
+    empathy = text[:text.index("已收到")]
+    assert empathy.endswith("。") and len(empathy) > 5
+    assert re.search(r"\d+小时内", text[text.index("已收到"):])
+    assert "订单号" not in text
+
+
 def test_quality_complaint_is_acknowledged_with_the_product_and_category_recorded():
     messages, events = run(tracker_for(
         "买的连衣裙开线了", "complain_quality",
         [{"entity": "product", "value": "连衣裙"}, {"entity": "defect", "value": "开线"}]))
     assert len(messages) == 1
-    assert "连衣裙" in messages[0]["text"] and "订单号" in messages[0]["text"]
+    assert "连衣裙" in messages[0]["text"]
+    assert_acknowledges_without_asking_for_the_order(messages[0]["text"])
     assert SlotSet("complaint_category", "quality") in events
+
+
+def test_the_complaint_forms_question_asks_for_the_order_number(domain):
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskOrderId().run(dispatcher, tracker_for("买的连衣裙开线了", "complain_quality"),
+                                       domain))
+    assert len(dispatcher.messages) == 1
+    assert "订单号" in dispatcher.messages[0]["text"]
+    assert "19位数字" in dispatcher.messages[0]["text"]
 
 
 def test_traditional_text_still_reveals_the_situation():
@@ -42,20 +63,58 @@ def test_traditional_text_still_reveals_the_situation():
     assert "送人" in messages[0]["text"] or "礼物" in messages[0]["text"]
 
 
-def test_a_known_order_number_is_not_asked_for_again():
-    messages, _ = run(tracker_for("赠品没收到", "complain_transaction",
-                                  slots={"order_id": "6917382940182736451"}))
-    assert "不用再发" in messages[0]["text"]
+def test_a_known_order_number_is_not_asked_for_again(domain):
+    tracker = tracker_for("赠品没收到", "complain_transaction",
+                          slots={"order_id": "6917382940182736451"})
+    messages, events = run(tracker)
+    assert_acknowledges_without_asking_for_the_order(messages[0]["text"])
     assert "6917382940182736451" not in messages[0]["text"]
+    assert "order_id" not in [e["name"] for e in events]
+    # The form then skips the order number: the next question is the remedy.
+    after = tracker.copy()
+    after.add_slots(events)
+    dispatcher = CollectingDispatcher()
+    next_slot = asyncio.run(ValidateComplaintForm().next_requested_slot(dispatcher, after, domain))
+    assert next_slot == SlotSet("requested_slot", "remedy")
 
 
 def test_a_category_button_payload_is_acknowledged_without_reading_it_as_words():
     messages, events = run(tracker_for("/complain_service", "complain_service"))
-    assert "订单号" in messages[0]["text"]
+    assert_acknowledges_without_asking_for_the_order(messages[0]["text"])
     assert SlotSet("complaint_category", "service") in events
+    assert SlotSet("description", None) in events
 
 
 def test_a_non_complaint_intent_gets_the_category_question():
     messages, events = run(tracker_for("嗯", "greet"))
     assert messages[0]["response"] == "utter_ask_clarify"
     assert events == []
+
+
+def slots_set(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_product_and_defect_come_from_this_message_only():
+    # An earlier complaint about a dress left its product and defect in the slots.
+    earlier = {"product": "连衣裙", "defect": "开线", "complaint_category": None}
+
+    messages, events = run(tracker_for("快递三天没动了", "complain_logistics", slots=earlier))
+
+    slots = slots_set(events)
+    assert "product" in slots and slots["product"] is None
+    assert "defect" in slots and slots["defect"] is None
+    assert "连衣裙" not in messages[0]["text"]
+
+
+def test_product_and_defect_of_a_new_complaint_replace_the_earlier_ones():
+    earlier = {"product": "连衣裙", "defect": "开线"}
+
+    _, events = run(tracker_for(
+        "杯子裂了", "complain_quality",
+        [{"entity": "product", "value": "杯子"}, {"entity": "defect", "value": "裂"}],
+        slots=earlier))
+
+    slots = slots_set(events)
+    assert slots["product"] == "杯子"
+    assert slots["defect"] == "裂"

@@ -3,8 +3,6 @@ import pytest
 from bot.categories import CATEGORIES, category_of_intent
 from bot.replies.acknowledgement import ReplyConfigError, acknowledge, parse_reply_book, reply_book
 
-ASKS_FOR_ORDER = "订单号"
-
 
 @pytest.mark.parametrize("category,expected", [
     ("quality", "处理方案"),
@@ -17,13 +15,12 @@ def test_each_category_says_what_happens_next_and_by_when(category, expected):
     reply = acknowledge(category, "有问题").text
     assert expected in reply
     assert "小时内" in reply
-    assert ASKS_FOR_ORDER in reply and "19位" in reply
 
 
-def test_the_order_number_is_not_asked_for_again_when_already_given():
-    reply = acknowledge("quality", "连衣裙开线了", has_order_id=True).text
-    assert "19位" not in reply
-    assert "不用再发" in reply
+def test_a_case_for_a_person_promises_contact_within_the_commitment_instead():
+    reply = acknowledge("quality", "充电宝冒烟了", human_within_hours=2).text
+    assert "2小时内联系您" in reply
+    assert reply_book().categories["quality"].next_step not in reply
 
 
 def test_the_named_product_and_defect_appear_in_the_empathy():
@@ -59,7 +56,7 @@ def test_unknown_category_is_refused():
 
 
 def test_reply_file_missing_a_category_is_reported():
-    data = {"situations": {}, "categories": {}, "ask_order_id": ["?"], "order_id_noted": "ok"}
+    data = {"situations": {}, "categories": {}, "escalation_notice": "{hours}"}
     with pytest.raises(ReplyConfigError, match="quality"):
         parse_reply_book(data)
 

@@ -1,0 +1,121 @@
+"""Open the case once the complaint form is complete; tell shoppers how their cases stand."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.complaints import COMPLAINT_SLOTS
+from actions.services import case_store, order_book
+from bot.cases.sla import due_times
+from bot.orders import Order, OrderServiceUnavailable
+from bot.policy.severity import grade
+from bot.replies.case_replies import case_list, case_opened
+from bot.replies.form_replies import say
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_LISTED_CASES = 5
+
+
+def _order(tracker: Tracker) -> Optional[Order]:
+    order_id = tracker.get_slot("order_id")
+    if not order_id or tracker.get_slot("order_verified") is False:
+        return None
+    try:
+        order = order_book().get(order_id)
+    except OrderServiceUnavailable:
+        return None
+    return order if order and order.shopper_id == tracker.sender_id else None
+
+
+def _complaint_message_id(tracker: Tracker) -> str:
+    """The id of the message that started this complaint, so a retried opening finds
+    the case it already made."""
+    events = tracker.events
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "action" and event.get("name") == "action_acknowledge_complaint":
+            for earlier in reversed(events[:index]):
+                if earlier.get("event") == "user":
+                    return str(earlier.get("message_id") or earlier.get("timestamp"))
+    last = events[-1].get("timestamp") if events else ""
+    return str(tracker.latest_message.get("message_id") or last)
+
+
+class ActionOpenCase(Action):
+    def name(self) -> Text:
+        return "action_open_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        category = tracker.get_slot("complaint_category")
+        if not category:
+            dispatcher.utter_message(response="utter_ask_clarify")
+            return []
+        description = tracker.get_slot("description") or ""
+        order = await asyncio.to_thread(_order, tracker)
+        entities = [{"entity": name, "value": tracker.get_slot(name)}
+                    for name in ("product", "defect") if tracker.get_slot(name)]
+        severity = grade(category, description, entities, order)
+        level = min(severity.level, int(tracker.get_slot("severity") or 3))
+        reason = tracker.get_slot("needs_human_reason")
+        if level == 1 and not reason:
+            reason = "public_threat" if severity.public_threat else "severity_1"
+        now = datetime.now(SHANGHAI)
+        due = due_times(now, level, needs_human=bool(reason), public=severity.public_threat)
+        remedy = tracker.get_slot("remedy")
+        case, created = await asyncio.to_thread(
+            case_store().open_case,
+            request_key=f"{tracker.sender_id}:{_complaint_message_id(tracker)}",
+            shopper_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "rest",
+            category=category,
+            secondary_category=tracker.get_slot("secondary_category"),
+            severity=level,
+            description=description or "（顾客通过按钮选择了问题类别，未填写描述）",
+            order_id=tracker.get_slot("order_id"),
+            photos=tracker.get_slot("photos") or (),
+            photo_missing_reason=tracker.get_slot("photo_missing_reason"),
+            remedy=remedy,
+            first_response_due=due.first_response,
+            solution_due=due.solution,
+            needs_human=bool(reason),
+            needs_human_reason=reason,
+            now=now,
+        )
+        if reason and not case.needs_human:
+            case = await asyncio.to_thread(case_store().mark_for_human, case.id, reason)
+        dispatcher.utter_message(text=case_opened(case, created))
+        return [SlotSet("current_case_id", case.id), SlotSet("secondary_category", None),
+                SlotSet("complaint_category", None), SlotSet("product", None),
+                SlotSet("defect", None),
+                *(SlotSet(slot, None) for slot in COMPLAINT_SLOTS),
+                SlotSet("order_id_failures", 0), SlotSet("photo_failures", 0)]
+
+
+class ActionCaseStatus(Action):
+    """"我的投诉处理到哪了": the shopper's cases with status, next step and due time."""
+
+    def name(self) -> Text:
+        return "action_case_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        cases = await asyncio.to_thread(case_store().cases_of, tracker.sender_id)
+        asked = next(tracker.get_latest_entity_values("case_id"), None)
+        if asked:
+            # Only the shopper's own cases: another shopper's number reveals nothing.
+            match = [case for case in cases if case.id == asked.upper()]
+            if match:
+                dispatcher.utter_message(text=case_list(match))
+                return []
+            dispatcher.utter_message(text=say("case_not_found"))
+        unfinished = [case for case in cases if not case.is_finished]
+        finished = [case for case in cases if case.is_finished]
+        dispatcher.utter_message(text=case_list((unfinished + finished)[:MAX_LISTED_CASES]))
+        return []

@@ -1,0 +1,1 @@
+"""Rasa input channels: the REST channel with input checks, later the live room and app chat."""

@@ -1,0 +1,79 @@
+"""Serve the agent console: `python -m bot.console`.
+
+Settings come from the environment, read once here:
+  CONSOLE_HOST     address to listen on (default 127.0.0.1)
+  CONSOLE_PORT     port (default 8000)
+  AGENT_API_TOKEN  the agents' bearer token (a development token when unset)
+  DATABASE_URL     the case database (default: SQLite file var/cases.db)
+  MEDIA_DIR        where case photos are stored (default: var/media)
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from bot.cases.store import PROJECT_ROOT, CaseStore, default_database_url
+from bot.console.app import create_app
+
+DEV_TOKEN = "dev-agent-token"
+logger = logging.getLogger("bot.console")
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    host: str
+    port: int
+    token: str
+    token_is_dev: bool
+    database_url: str
+    media_dir: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ConsoleSettings":
+        raw_port = environ.get("CONSOLE_PORT", "8000").strip()
+        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+            raise ValueError(f"CONSOLE_PORT={raw_port!r} is not a port number (1–65535)")
+        token = environ.get("AGENT_API_TOKEN", "").strip()
+        media_dir = environ.get("MEDIA_DIR", "").strip()
+        return cls(
+            host=environ.get("CONSOLE_HOST", "").strip() or "127.0.0.1",
+            port=int(raw_port),
+            token=token or DEV_TOKEN,
+            token_is_dev=not token,
+            database_url=default_database_url(environ),
+            media_dir=Path(media_dir) if media_dir else PROJECT_ROOT / "var" / "media",
+        )
+
+
+def main(environ: Optional[Mapping[str, str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = ConsoleSettings.from_env(os.environ if environ is None else environ)
+    except ValueError as error:
+        logger.error("%s", error)
+        return 2
+    if settings.token_is_dev:
+        logger.warning("AGENT_API_TOKEN is not set: using the development token %r. "
+                       "Never run a production console without setting AGENT_API_TOKEN.", DEV_TOKEN)
+    store = CaseStore(settings.database_url)
+    app = create_app(store, settings.token, media_root=settings.media_dir)
+    app.config.MOTD = False
+    logger.info("agent console on http://%s:%d (cases: %r, photos: %s)",
+                settings.host, settings.port, store, settings.media_dir)
+    try:
+        # One worker, no reloader: the process that starts is the one that serves, so a
+        # signal to it stops the console. Access logs would carry shopper ids: off.
+        app.run(host=settings.host, port=settings.port, workers=1, auto_reload=False,
+                debug=False, access_log=False, register_sys_signals=True)
+    finally:
+        store.close()
+    logger.info("agent console stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
