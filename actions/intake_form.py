@@ -32,10 +32,10 @@ def order_summary(order: Order) -> str:
     names = "、".join(item.name for item in order.items[:2])
     if len(order.items) > 2:
         names += f"等{len(order.items)}件"
-    when = order.paid_at.astimezone(SHANGHAI).strftime("%-m月%-d日") if order.paid_at else ""
+    when = order.paid_at.astimezone(SHANGHAI).strftime("%-m月%-d日下单的") if order.paid_at else ""
     status = {"paid": "待发货", "shipped": "运输中", "delivered": "已签收",
               "cancelled": "已取消", "refunded": "已退款"}.get(order.status, order.status)
-    return f"{when}下单的{names}（{status}，¥{order.amount}）"
+    return f"{when}{names}（{status}，¥{order.amount}）"
 
 
 def human_reason(tracker: Tracker, reason: str) -> str:

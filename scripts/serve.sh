@@ -7,8 +7,9 @@ set -uo pipefail
 mode=${1:-run}
 rasa=.venv/bin/rasa
 python=.venv/bin/python
-actions_port=5055  # must match action_endpoint in endpoints.yml
+actions_port=${ACTIONS_PORT:-5055}  # must match action_endpoint in $ENDPOINTS
 rasa_port=${RASA_PORT:-5005}
+endpoints=${ENDPOINTS:-endpoints.yml}
 export CONSOLE_PORT=${CONSOLE_PORT:-8000}
 mkdir -p var
 
@@ -45,7 +46,7 @@ start "action server" "$rasa" run actions --actions actions --port "$actions_por
 wait_for "action server" "http://localhost:$actions_port/health"
 
 if [ "$mode" = shell ]; then
-  "$rasa" shell --model models/assistant.tar.gz --endpoints endpoints.yml \
+  "$rasa" shell --model models/assistant.tar.gz --endpoints "$endpoints" \
     --conversation-id "${SHOPPER_ID:-demo-xiaoyu}"
   exit $?
 fi
@@ -63,7 +64,7 @@ if [ -n "${RASA_AUTH_TOKEN:-}" ]; then
   api=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
 fi
 start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" "${api[@]}" \
-  --endpoints endpoints.yml --credentials credentials.yml
+  --endpoints "$endpoints" --credentials credentials.yml
 
 # The first of the three to exit ends the run; say which one and how.
 wait -n

@@ -15,7 +15,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_RANKING_KEY,
+                                      PREDICTED_CONFIDENCE_KEY, TEXT)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -68,6 +69,9 @@ class UnknownWordsFallback(GraphComponent):
             # "/intent" payloads never reach the pipeline: Rasa reads their intent directly.
             tokens = message.get(TOKENS, [])
             if not tokens or any(_word(t) in self._vocabulary for t in tokens):
+                continue
+            if message.get(ENTITIES):
+                # A bare order or case number is new digits, but a regex recognised it.
                 continue
             fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
             ranking = message.get(INTENT_RANKING_KEY) or []

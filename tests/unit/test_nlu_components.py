@@ -93,9 +93,15 @@ def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent
     known = Message(data={"text": "快递呢", "intent": {"name": "complain_logistics", "confidence": 0.9}})
     unknown = Message(data={"text": "qwxz zzkj", "intent": {"name": "thank", "confidence": 0.97},
                             "intent_ranking": [{"name": "thank", "confidence": 0.97}]})
-    tokenizer.process([known, unknown])
-    fallback.process([known, unknown])
+    # New digits, but a regex knows them: a bare order number is not gibberish.
+    number = Message(data={"text": "6973427429367575107",
+                           "intent": {"name": "give_order_id", "confidence": 0.85},
+                           "entities": [{"entity": "order_id", "value": "6973427429367575107",
+                                         "start": 0, "end": 19}]})
+    tokenizer.process([known, unknown, number])
+    fallback.process([known, unknown, number])
     assert known.get("intent")["name"] == "complain_logistics"
+    assert number.get("intent")["name"] == "give_order_id"
     assert unknown.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback", "thank"]
 
