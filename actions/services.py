@@ -8,8 +8,27 @@ from __future__ import annotations
 from functools import lru_cache
 
 from bot.cases import CaseStore
+from bot.cases.followups import FollowupStore
+from bot.cases.sla import service_levels
+from bot.intake import intake_rules
 from bot.media import MediaStore, media_store_from_env
+from bot.policy.compensation import compensation_rules
+from bot.policy.returns import return_rules
+from bot.policy.severity import severity_rules
 from bot.orders import OrderBook, order_book_from_env
+
+
+def check_policies() -> None:
+    """Load every rules file a shop edits, so a bad one stops the action server at start
+    with a message naming the file, the key and the line — not mid-conversation."""
+    compensation_rules()
+    return_rules()
+    severity_rules()
+    service_levels()
+    intake_rules()
+
+
+check_policies()
 
 
 @lru_cache(maxsize=1)
@@ -25,3 +44,8 @@ def case_store() -> CaseStore:
 @lru_cache(maxsize=1)
 def media_store() -> MediaStore:
     return media_store_from_env()
+
+
+@lru_cache(maxsize=1)
+def followup_store() -> FollowupStore:
+    return FollowupStore(case_store())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `run`: the action server (5055), the case API (8000) and the Rasa server (5005) in the
-# foreground. Ctrl-C or SIGTERM stops all three; if one dies, the others are stopped and
-# the failure is reported with its exit code. `shell`: the terminal chat instead of the
+# `run`: the action server (5055), the case API (8000), the Rasa server (5005) and the
+# follow-up runner in the foreground. Ctrl-C or SIGTERM stops them all; if one dies, the
+# others are stopped and the failure is reported with its exit code. `shell`: the terminal chat instead of the
 # Rasa server.
 set -uo pipefail
 mode=${1:-run}
@@ -30,7 +30,7 @@ start() {  # start NAME COMMAND...: run in the background and remember it by nam
 }
 
 wait_for() {  # wait_for NAME URL
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 480); do
     if "$python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$2" 2>/dev/null; then
       return 0
     fi
@@ -58,15 +58,16 @@ fi
 start "case API" "$python" -m bot.console
 wait_for "case API" "http://localhost:$CONSOLE_PORT/health"
 
-api=()
-if [ -n "${RASA_AUTH_TOKEN:-}" ]; then
-  # The HTTP API (trackers, events, triggers) is only ever enabled behind a token.
-  api=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
-fi
-start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" "${api[@]}" \
-  --endpoints "$endpoints" --credentials credentials.yml
+# The follow-up runner starts conversations through Rasa's HTTP API, which is only ever
+# enabled behind a token: a random one for this run unless RASA_AUTH_TOKEN is set.
+export RASA_AUTH_TOKEN=${RASA_AUTH_TOKEN:-$("$python" -c "import secrets; print(secrets.token_hex(16))")}
+export RASA_URL=${RASA_URL:-http://localhost:$rasa_port}
+start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" \
+  --enable-api --auth-token "$RASA_AUTH_TOKEN" --endpoints "$endpoints" --credentials credentials.yml
+wait_for "Rasa server" "http://localhost:$rasa_port/"
+start "follow-up runner" "$python" -m bot.followup
 
-# The first of the three to exit ends the run; say which one and how.
+# The first of them to exit ends the run; say which one and how.
 wait -n
 status=$?
 for pid in "${!names[@]}"; do

@@ -121,3 +121,34 @@ class CaseRequestRow(Base):
     request_key = Column(String(255), primary_key=True)
     case_id = Column(String(32), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
     at = Column(UTCDateTime, nullable=False)
+
+
+class FollowupRow(Base):
+    """The satisfaction follow-up (回访) of one resolved case: when it is due, whether a
+    runner has claimed or fired it, its failed attempts and the shopper's rating.
+
+    One row per case. Managed by `bot.cases.followups.FollowupStore`.
+    """
+
+    __tablename__ = "followups"
+
+    case_id = Column(String(32), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    # The Rasa conversation to ask in, and the channel the case came from.
+    sender_id = Column(String(200), nullable=False)
+    channel = Column(String(50), nullable=False)
+    due_at = Column(UTCDateTime, nullable=False)
+    # A runner is triggering it since then; others leave it alone until the lease runs out.
+    claimed_at = Column(UTCDateTime, nullable=True)
+    fired_at = Column(UTCDateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text, nullable=True)
+    # After a failed attempt, the next one waits until then (backoff).
+    retry_at = Column(UTCDateTime, nullable=True)
+    # Set when the attempts ran out: never tried again unless scheduled anew.
+    gave_up_at = Column(UTCDateTime, nullable=True)
+    rating = Column(Integer, nullable=True)
+    rated_at = Column(UTCDateTime, nullable=True)
+    scheduled_at = Column(UTCDateTime, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_followups_due", "due_at"),)

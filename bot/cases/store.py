@@ -137,8 +137,17 @@ class CaseRecord:
                        "solution": _iso(self.solution_due)},
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
+            "compensation": self.compensation(),
             "events": [e.to_json() for e in self.events],
         }
+
+    def compensation(self) -> Dict[str, Any]:
+        """Offers made, declined and accepted, with their amounts, from the history."""
+        offers = [dict(e.data) for e in self.events if e.kind == "offer_made"]
+        declined = [e.data.get("code") for e in self.events if e.kind == "offer_declined"]
+        accepted = next((dict(e.data) for e in reversed(self.events)
+                         if e.kind == "offer_accepted"), None)
+        return {"offers": offers, "declined": declined, "accepted": accepted}
 
 
 def _local(value: Optional[datetime]) -> Optional[datetime]:
@@ -582,4 +591,26 @@ class CaseStore:
                     data={"sha256": [p["sha256"] for p in added], "count": len(merged)}))
                 row.updated_at = now
                 session.flush()
+            return _snapshot(row)
+
+    def resolve_with(self, case_id: str, remedy: str, offer: Mapping[str, Any],
+                     actor: str = "shopper", *, now: Optional[datetime] = None) -> CaseRecord:
+        """The shopper accepted `offer`: record it with its amounts, set the remedy and
+        resolve the case, in one transaction so a crash never leaves half of it."""
+        if remedy not in REMEDIES:
+            raise ValueError(f"unknown remedy {remedy!r}, expected one of {REMEDIES}")
+        actor = _required_text(actor, "actor")
+        data = _json_data(offer, "offer")
+        now = _now(now)
+        with self._transaction() as session:
+            row = self._case(session, case_id)
+            row.events.append(CaseEventRow(at=now, kind="offer_accepted", actor=actor, data=data))
+            row.remedy = remedy
+            if row.status != "resolved":
+                row.events.append(CaseEventRow(
+                    at=now, kind="status_changed", actor=actor,
+                    data={"from": row.status, "to": "resolved", "note": data.get("code")}))
+                row.status = "resolved"
+            row.updated_at = now
+            session.flush()
             return _snapshot(row)

@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, file
 from sanic.response import json as sanic_json
 
+from bot.cases.followups import FollowupStore
 from bot.cases.store import CaseStore
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,16 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None) 
     # A stopping console should not hang on idle keep-alive connections.
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 3.0
     app.ctx.store = store
+    followups = FollowupStore(store)
+
+    def case_json(case) -> dict:
+        """The case with its satisfaction follow-up (回访): the rating and when it is due."""
+        data = case.to_json()
+        followup = followups.get(case.id)
+        data["rating"] = followup.rating if followup else None
+        data["followup"] = ({"state": followup.state, "due_at": followup.to_json()["due_at"],
+                             "sent_at": followup.to_json()["fired_at"]} if followup else None)
+        return data
 
     @app.middleware("request")
     async def require_token(request: Request) -> Optional[HTTPResponse]:
@@ -97,14 +108,14 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None) 
         if not shopper_id:
             return _error(400, "缺少查询参数 shopper_id：请指定要查看哪位顾客的工单")
         cases = await _in_thread(store.cases_of, shopper_id)
-        return _json({"cases": [case.to_json() for case in cases]})
+        return _json({"cases": [await _in_thread(case_json, case) for case in cases]})
 
     @app.get("/api/cases/<case_id:str>")
     async def get_case(request: Request, case_id: str) -> HTTPResponse:
         case = await _in_thread(store.get, case_id) if CASE_ID.match(case_id) else None
         if case is None:
             return _error(404, f"工单 {case_id} 不存在")
-        return _json(case.to_json())
+        return _json(await _in_thread(case_json, case))
 
     @app.get("/media/<filename:str>")
     async def media(request: Request, filename: str) -> HTTPResponse:

@@ -35,6 +35,7 @@ class IntakeRules:
     photos_required_categories: Tuple[str, ...]
     transit_damage_words: Tuple[str, ...]
     cannot_photograph: Tuple[str, ...]
+    rating_words: Tuple[Tuple[str, int], ...]
 
 
 def _words(data: dict, key: str, where: str) -> Tuple[str, ...]:
@@ -48,7 +49,7 @@ def parse_rules(data: object, where: str = RULES_FILE.name) -> IntakeRules:
     if not isinstance(data, dict):
         raise IntakeConfigError(f"{where}: expected a mapping at the top level")
     known = {"remedies", "no_preference", "photos_required_categories",
-             "transit_damage_words", "cannot_photograph"}
+             "transit_damage_words", "cannot_photograph", "rating_words"}
     unknown = set(data) - known
     if unknown:
         raise IntakeConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
@@ -64,7 +65,18 @@ def parse_rules(data: object, where: str = RULES_FILE.name) -> IntakeRules:
         photos_required_categories=categories,
         transit_damage_words=_words(data, "transit_damage_words", where),
         cannot_photograph=_words(data, "cannot_photograph", where),
+        rating_words=_rating_words(data.get("rating_words"), where),
     )
+
+
+def _rating_words(value: object, where: str) -> Tuple[Tuple[str, int], ...]:
+    pairs = []
+    for entry in value if isinstance(value, list) else [None]:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                and entry[0] and entry[1] in (1, 2, 3, 4, 5)):
+            raise IntakeConfigError(f"{where}: 'rating_words' must be a list of [word, 1-5] pairs, got {entry!r}")
+        pairs.append((normalize_text(entry[0]), entry[1]))
+    return tuple(pairs)
 
 
 @lru_cache(maxsize=1)
@@ -112,3 +124,16 @@ def cannot_photograph(text: str, rules: Optional[IntakeRules] = None) -> bool:
     rules = rules or intake_rules()
     words = normalize_text(text)
     return any(w in words for w in rules.cannot_photograph)
+
+
+def rating_of(text: str, rules: Optional[IntakeRules] = None) -> Optional[int]:
+    """A 1–5 satisfaction rating from "4", "4分", "５" or words such as 不满意; else None."""
+    rules = rules or intake_rules()
+    words = normalize_text(text)
+    digits = [c for c in words if c.isdigit()]
+    if len(digits) == 1 and digits[0] in "12345":
+        return int(digits[0])
+    for word, rating in rules.rating_words:
+        if word in words:
+            return rating
+    return None

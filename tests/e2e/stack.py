@@ -1,5 +1,6 @@
-"""The whole stack as `make run` starts it — action server, case API, Rasa server — on
-test ports, with its own databases and media folder, restartable in place."""
+"""The whole stack as `make run` starts it — action server, case API, Rasa server and
+follow-up runner — on test ports, with its own databases and media folder, restartable
+in place."""
 from __future__ import annotations
 
 import os
@@ -51,7 +52,11 @@ class Stack:
             encoding="utf-8")
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": self.database_url,
                     "MEDIA_DIR": str(self.media), "AGENT_API_TOKEN": self.agent_token,
-                    "CONSOLE_PORT": str(console_port)}
+                    "CONSOLE_PORT": str(console_port), "RASA_URL": self.base,
+                    "RASA_AUTH_TOKEN": self.token, "FOLLOWUP_POLL_SECONDS": "1",
+                    # Far enough away that no test meets a follow-up by accident; the
+                    # follow-up test moves the due time.
+                    "FOLLOWUP_DELAY_SECONDS": "3600"}
         for name in ("ORDER_API_URL", "ORDER_API_TOKEN", "ORDER_FIXTURES"):
             self.env.pop(name, None)
 
@@ -73,6 +78,7 @@ class Stack:
         wait_for(f"http://localhost:{self.actions_port}/health", actions)
         wait_for(f"{self.console}/health", console)
         wait_for(f"{self.base}/status?token={self.token}", rasa)
+        self._spawn("followup", [sys.executable, "-m", "bot.followup"])
         return self
 
     def stop(self) -> None:

@@ -149,7 +149,8 @@ def test_a_case_is_returned_with_every_public_field(console, seeded):
     assert set(case) == {
         "id", "shopper_id", "channel", "order_id", "category", "secondary_category", "severity",
         "status", "needs_human", "needs_human_reason", "photos", "photo_missing_reason",
-        "description", "remedy", "due_at", "created_at", "updated_at", "events"}
+        "description", "remedy", "due_at", "created_at", "updated_at", "events", "compensation",
+        "rating", "followup"}
     assert case["id"] == seeded["first"] == "SH20240301-0001"
     assert case["description"] == "连衣裙开线了"
     assert case["order_id"] == "1234567890123456789"

@@ -357,7 +357,7 @@ def test_to_json_is_the_public_case_api(store):
     assert set(data) == {
         "id", "shopper_id", "channel", "order_id", "category", "secondary_category", "severity",
         "status", "needs_human", "needs_human_reason", "photos", "photo_missing_reason",
-        "description", "remedy", "due_at", "created_at", "updated_at", "events"}
+        "description", "remedy", "due_at", "created_at", "updated_at", "events", "compensation"}
     assert data["due_at"] == {"first_response": "2024-03-01T14:00:00+08:00", "solution": None}
     assert data["created_at"] == "2024-03-01T12:00:00+08:00"
     assert data["events"] == [{"at": "2024-03-01T12:00:00+08:00", "kind": "opened",
@@ -390,3 +390,20 @@ def test_a_status_text_file_missing_a_status_is_reported():
         parse_status_texts({**data, "closed": {"label": "", "next_step": "y"}})
     assert parse_status_texts(yaml.safe_load(yaml.safe_dump(
         {**data, "closed": {"label": "已关闭", "next_step": "y"}})))["closed"].label == "已关闭"
+
+
+def test_an_accepted_offer_resolves_the_case_with_its_remedy_and_amounts(store):
+    case, _ = store.open_case(**complaint(order_id="O1"))
+    offer = {"code": "exchange_warranty", "remedy": "exchange", "refund": "0.00",
+             "coupon": "0.00", "warranty_months": 12, "text": "免费换新 + 延长保修 12 个月"}
+    store.add_event(case.id, "offer_made", "bot", {"code": "coupon", "coupon": "19.35"})
+    store.add_event(case.id, "offer_declined", "shopper", {"code": "coupon"})
+    store.add_event(case.id, "offer_made", "bot", offer)
+    resolved = store.resolve_with(case.id, "exchange", offer)
+    assert resolved.status == "resolved" and resolved.remedy == "exchange"
+    assert resolved.compensation() == {
+        "offers": [{"code": "coupon", "coupon": "19.35"}, offer],
+        "declined": ["coupon"], "accepted": offer}
+    assert store.get(case.id).to_json()["compensation"]["accepted"]["warranty_months"] == 12
+    with pytest.raises(ValueError):
+        store.resolve_with(case.id, "free money", offer)

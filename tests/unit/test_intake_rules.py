@@ -8,7 +8,7 @@ import copy
 import pytest
 import yaml
 
-from bot.intake import (NO_PREFERENCE, REMEDIES, IntakeConfigError, cannot_photograph,
+from bot.intake import (NO_PREFERENCE, REMEDIES, IntakeConfigError, cannot_photograph, rating_of,
                         intake_rules, photos_required, wanted_remedy)
 from bot.intake.rules import RULES_FILE, parse_rules
 
@@ -194,3 +194,16 @@ def test_rules_passed_in_are_used_instead_of_the_shipped_ones(rules_data):
     assert cannot_photograph("人不在国内", rules) is True
     assert cannot_photograph("已经扔了", rules) is False
     assert photos_required("return", "退货不审核", rules) is True
+
+
+@pytest.mark.parametrize("text,rating", [
+    ("5", 5), ("4分", 4), ("１", 1), ("打3分吧", 3), ("非常满意", 5), ("满意", 4),
+    ("不满意", 1), ("很不满意！", 1), ("不太满意", 2), ("一般般", 3), ("還行", 3),
+])
+def test_a_rating_is_read_from_digits_or_words(text, rating):
+    assert rating_of(text) == rating
+
+
+@pytest.mark.parametrize("text", ["随便", "12", "10分", "你好"])
+def test_no_rating_is_guessed_from_other_text(text):
+    assert rating_of(text) is None
