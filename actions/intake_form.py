@@ -5,6 +5,7 @@ One validator per kind of value; the business checks live in bot/.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 from zoneinfo import ZoneInfo
 
@@ -165,31 +166,35 @@ class ActionAskOrderId(Action):
         return []
 
 
-class ActionAskDescription(Action):
+class AskFromReplies(Action, ABC):
+    """The form's question for `slot`, worded in form_replies.yml (`ask_<slot>`)."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    def buttons(self) -> List[Dict[str, str]]:
+        return []
+
     def name(self) -> Text:
-        return "action_ask_description"
+        return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_description"))
+        dispatcher.utter_message(text=say(f"ask_{self.slot}"), buttons=self.buttons())
         return []
 
 
-class ActionAskPhotoEvidence(Action):
-    def name(self) -> Text:
-        return "action_ask_photo_evidence"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_photo_evidence"))
-        return []
+class ActionAskDescription(AskFromReplies):
+    slot = "description"
 
 
-class ActionAskRemedy(Action):
-    def name(self) -> Text:
-        return "action_ask_remedy"
+class ActionAskPhotoEvidence(AskFromReplies):
+    slot = "photo_evidence"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_remedy"), buttons=remedy_buttons())
-        return []
+
+class ActionAskRemedy(AskFromReplies):
+    slot = "remedy"
+
+    def buttons(self) -> List[Dict[str, str]]:
+        return remedy_buttons()

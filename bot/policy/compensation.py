@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 
 from bot.categories import CATEGORIES
-from bot.nlu.text_normalizer import normalize_text
 from bot.orders.model import STATUSES, TIERS
 from bot.policy.errors import PolicyConfigError
 from bot.policy.policy_yaml import Key, PolicyFile
+from bot.policy.terms import Term, prepare, terms_from
 from bot.policy.returns import ReturnRules, check_template, no_reason_return, parse_return_rules
 
 __all__ = [
@@ -54,7 +54,6 @@ DEFAULT = "default"
 # The code of the one "offer" given when a seven-day return is refused: its text is the
 # refusal with the alternatives that remain.
 REFUSED_RETURN = "return_not_accepted"
-WILDCARD = "*"
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -141,10 +140,6 @@ class SituationTable:
         return self.offers[DEFAULT]
 
 
-@dataclass(frozen=True)
-class Term:
-    word: str
-    pattern: "re.Pattern[str]"
 
 
 @dataclass(frozen=True)
@@ -175,8 +170,6 @@ class CompensationRules:
 
 # ----------------------------------------------------------------------------- loading
 
-def _prepare(text: str) -> str:
-    return normalize_text(text).casefold()
 
 
 def _amount(source: PolicyFile, key: Key, value: Any) -> Decimal:
@@ -361,20 +354,8 @@ def _situation(source: PolicyFile, key: Key, value: Any,
     )
 
 
-def _compile(word: str, gap: int) -> "re.Pattern[str]":
-    return re.compile(rf"\w{{0,{gap}}}?".join(re.escape(part) for part in word.split(WILDCARD)))
 
 
-def _terms(source: PolicyFile, key: Key, value: Any, gap: int) -> Tuple[Term, ...]:
-    terms: Dict[str, Term] = {}
-    for position, raw in enumerate(source.strings(key, value)):
-        word = _prepare(raw)
-        if not word.strip(WILDCARD) or word.startswith(WILDCARD) or word.endswith(WILDCARD) \
-                or WILDCARD * 2 in word:
-            raise source.error(key + (position,),
-                               f"'{raw}': '{WILDCARD}' may only stand between two parts of a word")
-        terms.setdefault(word, Term(word, _compile(word, gap)))
-    return tuple(terms.values())
 
 
 def _rule(source: PolicyFile, key: Key, value: Any, gap: int,
@@ -410,7 +391,7 @@ def _rule(source: PolicyFile, key: Key, value: Any, gap: int,
         by_severity=by_severity,
         categories=frozenset(source.choices(key + ("categories",), raw["categories"], CATEGORIES))
         if "categories" in raw else frozenset(),
-        words=_terms(source, key + ("words",), raw["words"], gap) if "words" in raw else (),
+        words=terms_from(source, key + ("words",), raw["words"], gap) if "words" in raw else (),
         order_status=frozenset(source.choices(key + ("order_status",), raw["order_status"], STATUSES))
         if "order_status" in raw else frozenset(),
     )
@@ -459,7 +440,7 @@ def load_compensation_rules(path: Union[str, Path, None] = None) -> Compensation
     matching = source.mapping(("situation_matching",), root["situation_matching"],
                               required=("word_gap", "negation_prefixes", "rules"))
     gap = source.integer(("situation_matching", "word_gap"), matching["word_gap"], 0, 20)
-    negation = tuple(sorted(dict.fromkeys(_prepare(w) for w in source.strings(
+    negation = tuple(sorted(dict.fromkeys(prepare(w) for w in source.strings(
         ("situation_matching", "negation_prefixes"), matching["negation_prefixes"])), key=len, reverse=True))
     rules_key: Key = ("situation_matching", "rules")
     rules_raw = matching["rules"]
@@ -515,7 +496,7 @@ def situation_of(category: str, severity: int, text: str, order: Any = None, *,
     if severity not in LEVELS:
         raise ValueError(f"severity must be 1, 2 or 3, got {severity!r}")
     rules = rules or compensation_rules()
-    plain = _prepare(text or "")
+    plain = prepare(text or "")
     status = getattr(order, "status", None)
     for rule in rules.situation_rules:
         if rule.categories and category not in rule.categories:
@@ -544,7 +525,7 @@ _NOT_MONEY_AFTER = re.compile(r"\s*(天|号|月|日|年|件|个|次|点|小时|�
 
 def stated_prices(text: str) -> Tuple[Decimal, ...]:
     """Prices the shopper states, in order: ¥99, 99元, 99块9, 说好的99; not 3天 or order numbers."""
-    plain = _prepare(text or "")
+    plain = prepare(text or "")
     prices: List[Decimal] = []
     consumed = 0
     for match in _NUMBER.finditer(plain):

@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
 
 from bot.categories import CATEGORIES
-from bot.nlu.text_normalizer import normalize_text
 from bot.policy.errors import PolicyConfigError
 from bot.policy.policy_yaml import Key, PolicyFile
+from bot.policy.terms import WILDCARD, Term, prepare, terms_from
 
 SEVERITY_FILE = Path(__file__).with_name("severity.yml")
 LEVELS = (1, 2, 3)
-WILDCARD = "*"
 # Masked phrases are overwritten with a character that is neither a word character (so a
 # wildcard cannot reach across it) nor part of any listed word.
 _MASK = "#"
@@ -47,11 +46,6 @@ class Severity:
         return self.level == 1
 
 
-@dataclass(frozen=True)
-class Term:
-    """One configured word; `word` is its normalised spelling and the reason code."""
-    word: str
-    pattern: "re.Pattern[str]"
 
 
 @dataclass(frozen=True)
@@ -111,36 +105,14 @@ _TOP_KEYS = ("matching", "negation", "hazard", "public_threat", "unusable", "def
              "order_rules")
 
 
-def _prepare(text: str) -> str:
-    return normalize_text(text).casefold()
 
 
-def _compile(word: str, gap: int) -> "re.Pattern[str]":
-    parts = [re.escape(part) for part in word.split(WILDCARD)]
-    body = rf"\w{{0,{gap}}}?".join(parts)
-    # A number inside a longer number (12315 inside an order number) is not that number.
-    if word[0].isdigit():
-        body = r"(?<!\d)" + body
-    if word[-1].isdigit():
-        body += r"(?!\d)"
-    return re.compile(body)
 
 
-def _terms(source: PolicyFile, key: Key, value: Any, gap: int) -> Tuple[Term, ...]:
-    terms: Dict[str, Term] = {}
-    for position, raw in enumerate(source.strings(key, value)):
-        word = _prepare(raw)
-        if not word.strip(WILDCARD) or word.startswith(WILDCARD) or word.endswith(WILDCARD) \
-                or WILDCARD * 2 in word:
-            raise source.error(key + (position,),
-                               f"'{raw}': '{WILDCARD}' may only stand between two parts of a word")
-        # The same word twice (perhaps once in each script) is harmless: keep one.
-        terms.setdefault(word, Term(word, _compile(word, gap)))
-    return tuple(terms.values())
 
 
 def _plain_words(source: PolicyFile, key: Key, value: Any) -> Tuple[str, ...]:
-    words = tuple(dict.fromkeys(_prepare(w) for w in source.strings(key, value)))
+    words = tuple(dict.fromkeys(prepare(w) for w in source.strings(key, value)))
     for position, word in enumerate(words):
         if WILDCARD in word:
             raise source.error(key + (position,), f"'{word}': no '{WILDCARD}' in this list")
@@ -157,7 +129,7 @@ def load_severity_rules(path: Union[str, Path, None] = None) -> SeverityRules:
     matching = source.mapping(("matching",), root["matching"],
                               required=("wildcard_gap",), optional=("ignore_phrases",))
     gap = source.integer(("matching", "wildcard_gap"), matching["wildcard_gap"], 0, 20)
-    ignore = (_terms(source, ("matching", "ignore_phrases"), matching["ignore_phrases"], gap)
+    ignore = (terms_from(source, ("matching", "ignore_phrases"), matching["ignore_phrases"], gap)
               if "ignore_phrases" in matching else ())
 
     neg = source.mapping(("negation",), root["negation"], required=("prefixes",),
@@ -174,23 +146,23 @@ def load_severity_rules(path: Union[str, Path, None] = None) -> SeverityRules:
     )
 
     hazard = source.mapping(("hazard",), root["hazard"], required=("words",), optional=("when_food",))
-    hazards = _terms(source, ("hazard", "words"), hazard["words"], gap)
+    hazards = terms_from(source, ("hazard", "words"), hazard["words"], gap)
     food_hazards: Tuple[Term, ...] = ()
     food_words: Tuple[str, ...] = ()
     if "when_food" in hazard:
         food = source.mapping(("hazard", "when_food"), hazard["when_food"],
                               required=("words", "food_words"))
-        food_hazards = _terms(source, ("hazard", "when_food", "words"), food["words"], gap)
+        food_hazards = terms_from(source, ("hazard", "when_food", "words"), food["words"], gap)
         food_words = _plain_words(source, ("hazard", "when_food", "food_words"), food["food_words"])
 
     threat = source.mapping(("public_threat",), root["public_threat"], required=("words",))
-    threats = _terms(source, ("public_threat", "words"), threat["words"], gap)
+    threats = terms_from(source, ("public_threat", "words"), threat["words"], gap)
 
     unusable = source.mapping(("unusable",), root["unusable"],
                               optional=("all_categories",) + CATEGORIES)
-    everywhere = (_terms(source, ("unusable", "all_categories"), unusable["all_categories"], gap)
+    everywhere = (terms_from(source, ("unusable", "all_categories"), unusable["all_categories"], gap)
                   if "all_categories" in unusable else ())
-    by_category = {c: _terms(source, ("unusable", c), unusable[c], gap)
+    by_category = {c: terms_from(source, ("unusable", c), unusable[c], gap)
                    for c in CATEGORIES if c in unusable}
 
     defaults = source.mapping(("default_level",), root["default_level"], required=CATEGORIES)
@@ -215,9 +187,9 @@ def load_severity_rules(path: Union[str, Path, None] = None) -> SeverityRules:
         unusable_by_category=by_category,
         default_level=default_level,
         order_categories=order_categories,
-        not_received=_terms(source, ("order_rules", "not_received_words"),
+        not_received=terms_from(source, ("order_rules", "not_received_words"),
                             orders["not_received_words"], gap),
-        not_shipped=_terms(source, ("order_rules", "not_shipped_words"),
+        not_shipped=terms_from(source, ("order_rules", "not_shipped_words"),
                            orders["not_shipped_words"], gap),
         in_transit_days=source.integer(("order_rules", "in_transit_days"),
                                        orders["in_transit_days"], 1, 365),
@@ -276,7 +248,7 @@ class _Scan:
 
 
 def _is_food(text: str, entities: Sequence[Mapping[str, Any]], rules: SeverityRules) -> bool:
-    products = [_prepare(str(e.get("value") or "")) for e in entities if e.get("entity") == "product"]
+    products = [prepare(str(e.get("value") or "")) for e in entities if e.get("entity") == "product"]
     return any(word in place for word in rules.food_words for place in [text, *products])
 
 
@@ -375,7 +347,7 @@ def grade(
         raise ValueError(f"unknown complaint category '{category}', expected one of {CATEGORIES}")
     rules = rules or severity_rules()
     now = now or datetime.now(timezone.utc)
-    plain = _prepare(text or "")
+    plain = prepare(text or "")
     masked = _mask(plain, rules)
     food = _is_food(plain, entities, rules)
 
@@ -391,7 +363,7 @@ def grade(
     for entity in entities:
         if entity.get("entity") != "defect":
             continue
-        value = _mask(_prepare(str(entity.get("value") or "")), rules)
+        value = _mask(prepare(str(entity.get("value") or "")), rules)
         if not value or value in masked:
             continue
         _, more_hazards, _, more_unusable = scan(value, negate=False)

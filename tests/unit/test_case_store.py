@@ -1,9 +1,5 @@
-"""The case store on both backends it supports: a SQLite file and a real PostgreSQL.
-
-PostgreSQL comes from TEST_DATABASE_URL (`scripts/services.sh` starts it and creates the
-role and database). Each test gets a schema of its own, dropped afterwards.
-"""
-import os
+"""The case store on both backends it supports: a SQLite file and a real PostgreSQL
+(the `db_url` fixture in conftest.py)."""
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -11,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from bot.cases import (
     MAX_DESCRIPTION_CHARS,
@@ -27,41 +21,8 @@ from bot.cases import (
 from bot.cases.status import StatusTextError, parse_status_texts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PG_URL = os.environ.get("TEST_DATABASE_URL",
-                        "postgresql://shouhou:shouhou@localhost:5432/shouhou_test")
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=SHANGHAI)
 
-
-def _postgres_schema_url(schema: str) -> str:
-    # libpq `options` sets the search path per connection, so the store under test uses
-    # the schema without knowing about it.
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cases.db'}"
-        return
-    admin = create_engine(PG_URL, future=True)
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as error:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)} "
-                    f"is not reachable ({error.orig}). Run `bash scripts/services.sh` first "
-                    "(make test does), or set TEST_DATABASE_URL.", pytrace=False)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
