@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import COMPLAINT_SLOTS
+from actions.complaints import COMPLAINT_SLOTS, latest_user_event, request_key
 from actions.services import case_store, order_book
 from bot.cases.sla import due_times
 from bot.orders import Order, OrderServiceUnavailable
@@ -33,18 +33,14 @@ def _order(tracker: Tracker) -> Optional[Order]:
     return order if order and order.shopper_id == tracker.sender_id else None
 
 
-def _complaint_message_id(tracker: Tracker) -> str:
-    """The id of the message that started this complaint, so a retried opening finds
-    the case it already made."""
+def _complaint_event(tracker: Tracker) -> Dict[str, Any]:
+    """The message that started this complaint (the one acknowledged last)."""
     events = tracker.events
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
         if event.get("event") == "action" and event.get("name") == "action_acknowledge_complaint":
-            for earlier in reversed(events[:index]):
-                if earlier.get("event") == "user":
-                    return str(earlier.get("message_id") or earlier.get("timestamp"))
-    last = events[-1].get("timestamp") if events else ""
-    return str(tracker.latest_message.get("message_id") or last)
+            return next((e for e in reversed(events[:index]) if e.get("event") == "user"), {})
+    return latest_user_event(tracker)
 
 
 class ActionOpenCase(Action):
@@ -71,7 +67,7 @@ class ActionOpenCase(Action):
         remedy = tracker.get_slot("remedy")
         case, created = await asyncio.to_thread(
             case_store().open_case,
-            request_key=f"{tracker.sender_id}:{_complaint_message_id(tracker)}",
+            request_key=request_key(tracker, _complaint_event(tracker)),
             shopper_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "rest",
             category=category,
@@ -90,6 +86,10 @@ class ActionOpenCase(Action):
         )
         if reason and not case.needs_human:
             case = await asyncio.to_thread(case_store().mark_for_human, case.id, reason)
+        # A safety case was opened at the first message, before the order and the wish
+        # were known: fill them in now.
+        case = await asyncio.to_thread(case_store().add_details, case.id,
+                                       order_id=tracker.get_slot("order_id"), remedy=remedy)
         dispatcher.utter_message(text=case_opened(case, created))
         return [SlotSet("current_case_id", case.id), SlotSet("secondary_category", None),
                 SlotSet("complaint_category", None), SlotSet("product", None),

@@ -2,20 +2,25 @@
 shopper's first words: description, remedy wanted, severity, photos already attached."""
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.evidence import store_attached_photos
-from bot.cases.sla import service_levels
+from actions.services import case_store
+from bot.cases.sla import due_times, service_levels
 from bot.categories import category_of_intent
 from bot.channels.rest import PHOTO_ONLY_TEXT
 from bot.intake import cannot_photograph, photos_required, wanted_remedy
 from bot.nlu.text_normalizer import normalize_text
 from bot.policy.severity import grade
 from bot.replies.acknowledgement import acknowledge
+from bot.replies.case_replies import case_number
 
 # Slots that describe one complaint; a new complaint starts them afresh. The order
 # number is kept: the shopper is never asked twice for what they already gave.
@@ -23,6 +28,7 @@ COMPLAINT_SLOTS = ("description", "photo_evidence", "photos", "photo_missing_rea
                    "photo_failures", "remedy", "severity", "needs_human_reason",
                    "order_id_failures")
 SECONDARY_MIN_CONFIDENCE = 0.2
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ActionAcknowledgeComplaint(Action):
@@ -51,7 +57,16 @@ class ActionAcknowledgeComplaint(Action):
             human_within_hours=(service_levels().first_response_hours
                                 if severity.needs_human_now else None),
         )
-        dispatcher.utter_message(text=reply.text)
+        events: List[EventType] = []
+        text = reply.text
+        if severity.needs_human_now:
+            # Safety or a public threat: the case exists and waits for a person now, even
+            # if the shopper never answers another question.
+            case = await asyncio.to_thread(
+                _open_for_human, tracker, category, own_words, severity.public_threat)
+            text += case_number(case)
+            events.append(SlotSet("current_case_id", case.id))
+        dispatcher.utter_message(text=text)
 
         fresh: Dict[str, Any] = {slot: None for slot in COMPLAINT_SLOTS}
         fresh.update(order_id_failures=0, photo_failures=0, complaint_category=category,
@@ -69,16 +84,34 @@ class ActionAcknowledgeComplaint(Action):
             fresh.update(photos=attached.photos, photo_evidence="received")
         elif own_words and photos_required(category, own_words) and cannot_photograph(own_words):
             fresh.update(photo_evidence="missing", photo_missing_reason=own_words[:500])
-        return [SlotSet(slot, value) for slot, value in fresh.items()]
+        return events + [SlotSet(slot, value) for slot, value in fresh.items()]
+
+
+def _open_for_human(tracker: Tracker, category: str, words: str, public: bool):
+    now = datetime.now(SHANGHAI)
+    due = due_times(now, 1, needs_human=True, public=public)
+    case, _ = case_store().open_case(
+        request_key=request_key(tracker, latest_user_event(tracker)),
+        shopper_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "rest",
+        category=category, severity=1, description=words or "（未填写描述）",
+        first_response_due=due.first_response, solution_due=due.solution,
+        needs_human=True, needs_human_reason="public_threat" if public else "severity_1", now=now)
+    return case
+
+
+def latest_user_event(tracker: Tracker) -> Dict[str, Any]:
+    return next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
 
 
 def shopper_words(tracker: Tracker) -> str:
     """The latest message exactly as typed. `latest_message["text"]` is the normalised
     form NLU saw (half-width, Simplified); the user event keeps the original."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return event.get("text") or ""
-    return tracker.latest_message.get("text") or ""
+    return latest_user_event(tracker).get("text") or tracker.latest_message.get("text") or ""
+
+
+def request_key(tracker: Tracker, complaint: Dict[str, Any]) -> str:
+    """One key per complaint message, so opening its case again finds the same case."""
+    return f"{tracker.sender_id}:{complaint.get('message_id') or complaint.get('timestamp')}"
 
 
 def secondary_category(message: Dict[str, Any], primary: str) -> Optional[str]:

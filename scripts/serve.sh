@@ -67,12 +67,17 @@ start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_po
 wait_for "Rasa server" "http://localhost:$rasa_port/"
 start "follow-up runner" "$python" -m bot.followup
 
-# The first of them to exit ends the run; say which one and how.
-wait -n
-status=$?
-for pid in "${!names[@]}"; do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "serve: the ${names[$pid]} stopped (exit code $status); stopping the others" >&2
-  fi
+# The first of them to exit ends the run; say which one and how. Polled rather than
+# `wait -n`: a service that died while another was starting is already reaped, and
+# `wait -n` would then wait for the next one instead.
+while true; do
+  for pid in "${!names[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      status=$?
+      echo "serve: the ${names[$pid]} stopped (exit code $status); stopping the others" >&2
+      exit $(( status == 0 ? 1 : status ))
+    fi
+  done
+  sleep 1
 done
-exit "$status"

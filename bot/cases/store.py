@@ -614,3 +614,26 @@ class CaseStore:
             row.updated_at = now
             session.flush()
             return _snapshot(row)
+
+    def add_details(self, case_id: str, *, order_id: Optional[str] = None,
+                    remedy: Optional[str] = None, actor: str = "shopper",
+                    now: Optional[datetime] = None) -> CaseRecord:
+        """Fill in the order or the wanted remedy on a case opened before the shopper gave
+        them (a safety case goes to a person at once). What is already there stays."""
+        order_id = _optional_text(order_id, "order_id")
+        if remedy is not None and remedy not in REMEDIES:
+            raise ValueError(f"unknown remedy {remedy!r}, expected one of {REMEDIES} or None")
+        actor = _required_text(actor, "actor")
+        now = _now(now)
+        with self._transaction() as session:
+            row = self._case(session, case_id)
+            added: Dict[str, Any] = {}
+            if order_id and not row.order_id:
+                row.order_id = added["order_id"] = order_id
+            if remedy and not row.remedy:
+                row.remedy = added["remedy"] = remedy
+            if added:
+                row.events.append(CaseEventRow(at=now, kind="details_added", actor=actor, data=added))
+                row.updated_at = now
+                session.flush()
+            return _snapshot(row)

@@ -52,6 +52,12 @@ def case_opened(case, created: bool) -> str:
     return "".join(parts)
 
 
+def case_number(case) -> str:
+    """"已为您登记，案件号 …（品质问题）。" — said as soon as a case exists."""
+    category = CATEGORY_NAMES_ZH.get(case.category, case.category)
+    return texts()["opened"].format(case_id=case.id, category=category)
+
+
 def case_list(cases: Iterable) -> str:
     t = texts()
     lines = []

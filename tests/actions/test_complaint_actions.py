@@ -8,6 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ActionAcknowledgeComplaint
 from actions.intake_form import ActionAskOrderId, ValidateComplaintForm
+from actions.services import case_store
+from tests.actions.conftest import make_tracker, run_action, slot_values
 
 
 def tracker_for(text, intent, entities=(), slots=None):
@@ -118,3 +120,21 @@ def test_product_and_defect_of_a_new_complaint_replace_the_earlier_ones():
     slots = slots_set(events)
     assert slots["product"] == "杯子"
     assert slots["defect"] == "裂"
+
+
+def test_a_safety_complaint_opens_a_case_for_a_person_at_once(domain):
+    tracker = make_tracker("充电宝充电的时候冒烟了", "complain_quality",
+                           sender_id="shopper-smoke", message_id="m-smoke")
+    messages, events = run_action(ActionAcknowledgeComplaint(), tracker, domain)
+    cases = case_store().cases_of("shopper-smoke")
+    assert len(cases) == 1
+    case = cases[0]
+    assert case.severity == 1 and case.needs_human and case.needs_human_reason == "severity_1"
+    assert case.id in messages[0]["text"] and "2小时内联系您" in messages[0]["text"]
+    assert slot_values(events)["current_case_id"] == case.id
+
+
+def test_a_plain_complaint_opens_no_case_before_the_form(domain):
+    tracker = make_tracker("连衣裙开线了", "complain_quality", sender_id="shopper-thread")
+    run_action(ActionAcknowledgeComplaint(), tracker, domain)
+    assert case_store().cases_of("shopper-thread") == []

@@ -124,12 +124,18 @@ def test_a_safety_hazard_goes_to_a_person_at_once_without_asking_for_photos(stac
     shopper = "demo-ajie"
     replies = stack.say("蓝牙耳机充电的时候冒烟了，还有烧焦的味道！", shopper)
     assert "2小时内联系您" in texts(replies)
+    # The case exists and waits for a person from the first message on.
+    case = only_case(stack, shopper)
+    assert case["severity"] == 1 and case["needs_human"] is True and case["order_id"] is None
+    assert case["id"] in texts(replies)
     replies = stack.say(order_of(shopper), shopper)
     assert "照片" not in texts(replies) and "希望怎么处理" in texts(replies)
     replies = stack.say("退款", shopper)
-    case = only_case(stack, shopper)
-    assert case["severity"] == 1 and case["needs_human"] is True
+    filled = only_case(stack, shopper)
+    assert filled["id"] == case["id"]
+    assert (filled["order_id"], filled["remedy"]) == (order_of(shopper), "refund")
     assert "人工客服优先处理" in texts(replies)
+    assert filled["compensation"]["offers"] == []  # a person decides, the bot offers nothing
 
 
 def test_a_second_complaint_about_the_same_order_joins_the_open_case(stack):

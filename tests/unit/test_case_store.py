@@ -368,3 +368,14 @@ def test_an_accepted_offer_resolves_the_case_with_its_remedy_and_amounts(store):
     assert store.get(case.id).to_json()["compensation"]["accepted"]["warranty_months"] == 12
     with pytest.raises(ValueError):
         store.resolve_with(case.id, "free money", offer)
+
+
+def test_details_given_after_the_case_opened_are_filled_in_once(store):
+    case, _ = store.open_case(**complaint(severity=1, needs_human=True,
+                                          needs_human_reason="severity_1"))
+    assert case.order_id is None and case.remedy is None
+    filled = store.add_details(case.id, order_id="6912345678901234567", remedy="refund")
+    assert (filled.order_id, filled.remedy) == ("6912345678901234567", "refund")
+    again = store.add_details(case.id, order_id="6900000000000000000", remedy="exchange")
+    assert (again.order_id, again.remedy) == ("6912345678901234567", "refund")
+    assert [e.kind for e in again.events].count("details_added") == 1
