@@ -26,6 +26,7 @@ from typing import Any, Collection, Dict, FrozenSet, Mapping, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.policy.errors import PolicyConfigError
+from bot.policy.location import policy_file
 from bot.policy.policy_yaml import Key, PolicyFile
 
 SERVICE_LEVELS_FILE = Path(__file__).resolve().parent.parent / "policy" / "service_levels.yml"
@@ -266,7 +267,7 @@ def load_service_levels(path: Union[str, Path, None] = None) -> ServiceLevels:
 
 @lru_cache(maxsize=1)
 def _default_levels() -> ServiceLevels:
-    return load_service_levels(SERVICE_LEVELS_FILE)
+    return load_service_levels(policy_file(SERVICE_LEVELS_FILE.name))
 
 
 def service_levels() -> ServiceLevels:

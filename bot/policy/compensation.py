@@ -28,6 +28,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 from bot.categories import CATEGORIES
 from bot.orders.model import STATUSES, TIERS
 from bot.policy.errors import PolicyConfigError
+from bot.policy.location import policy_file
 from bot.policy.policy_yaml import Key, PolicyFile
 from bot.policy.terms import Term, prepare, terms_from
 from bot.policy.returns import ReturnRules, check_template, no_reason_return, parse_return_rules
@@ -472,7 +473,7 @@ def load_compensation_rules(path: Union[str, Path, None] = None) -> Compensation
 @lru_cache(maxsize=1)
 def compensation_rules() -> CompensationRules:
     """The shop's table from `compensation.yml`, read once; call at start-up to fail early."""
-    return load_compensation_rules(COMPENSATION_FILE)
+    return load_compensation_rules(policy_file(COMPENSATION_FILE.name))
 
 
 # ------------------------------------------------------------------------ situations

@@ -16,6 +16,7 @@ from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Uni
 
 from bot.categories import CATEGORIES
 from bot.policy.errors import PolicyConfigError
+from bot.policy.location import policy_file
 from bot.policy.policy_yaml import Key, PolicyFile
 from bot.policy.terms import WILDCARD, Term, prepare, terms_from
 
@@ -200,7 +201,7 @@ def load_severity_rules(path: Union[str, Path, None] = None) -> SeverityRules:
 
 @lru_cache(maxsize=1)
 def _default_rules() -> SeverityRules:
-    return load_severity_rules(SEVERITY_FILE)
+    return load_severity_rules(policy_file(SEVERITY_FILE.name))
 
 
 def severity_rules() -> SeverityRules:
