@@ -77,3 +77,10 @@ def test_gibberish_falls_back(parser):
 def test_a_bare_order_number_is_an_order_number_not_gibberish(parser):
     # Its digits are new to the model, but the order-number pattern knows them.
     assert parser.parse("6973427429367575107")["intent"]["name"] == "give_order_id"
+
+
+@pytest.mark.parametrize("text", ["草莓有几颗软烂了，有点出水", "衬衫袖口有一点点脱线",
+                                  "口红外壳稍微有点凹进去"])
+def test_a_mild_complaint_is_a_complaint_not_praise(parser, text):
+    # Calmly reported small defects once read as praise and got a thank-you.
+    assert parser.parse(text)["intent"]["name"] == "complain_quality"
