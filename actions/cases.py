@@ -11,9 +11,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import COMPLAINT_SLOTS, latest_user_event, request_key
-from actions.services import case_store, order_book
+from actions.services import case_store, owned_order
 from bot.cases.sla import due_times
-from bot.orders import Order, OrderServiceUnavailable
+from bot.orders import Order
 from bot.policy.severity import grade
 from bot.replies.case_replies import case_list, case_opened
 from bot.replies.form_replies import say
@@ -23,14 +23,9 @@ MAX_LISTED_CASES = 5
 
 
 def _order(tracker: Tracker) -> Optional[Order]:
-    order_id = tracker.get_slot("order_id")
-    if not order_id or tracker.get_slot("order_verified") is False:
+    if tracker.get_slot("order_verified") is False:
         return None
-    try:
-        order = order_book().get(order_id)
-    except OrderServiceUnavailable:
-        return None
-    return order if order and order.shopper_id == tracker.sender_id else None
+    return owned_order(tracker.get_slot("order_id"), tracker.sender_id)
 
 
 def _complaint_event(tracker: Tracker) -> Dict[str, Any]:

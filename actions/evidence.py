@@ -19,7 +19,6 @@ MAX_PHOTOS = 9
 class Attached:
     photos: List[Dict[str, Any]]  # the form's photos so far plus the new ones
     attached: bool                # the message carried any attachment at all
-    images_sent: int              # image attachments on the message
     stored: int                   # of those, stored now or already on the form
 
 
@@ -48,4 +47,4 @@ async def store_attached_photos(tracker: Tracker, dispatcher: CollectingDispatch
         if photo.sha256 not in known:
             known.add(photo.sha256)
             photos.append(photo.to_dict())
-    return Attached(photos, attached, len(urls), stored)
+    return Attached(photos, attached, stored)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.services import case_store, followup_store, order_book
+from actions.services import case_store, followup_store, owned_order
 from bot.cases.followups import followup_delay
 from bot.cases.sla import service_levels
-from bot.orders import Order, OrderServiceUnavailable
 from bot.policy.compensation import REFUSED_RETURN, offers_for, situation_of
 from bot.replies.case_replies import when
 from bot.replies.offer_replies import offer_buttons, say
@@ -28,16 +27,6 @@ OFFER_SLOTS = ("current_offer", "offer_queue")
 
 def _now() -> datetime:
     return datetime.now(SHANGHAI)
-
-
-def _order_of(case) -> Optional[Order]:
-    if not case.order_id:
-        return None
-    try:
-        order = order_book().get(case.order_id)
-    except OrderServiceUnavailable:
-        return None
-    return order if order and order.shopper_id == case.shopper_id else None
 
 
 def _escalate(case_id: str, reason: str, dispatcher: CollectingDispatcher) -> List[EventType]:
@@ -75,7 +64,7 @@ class ActionOfferRemedy(Action):
         case = case_store().get(case_id)
         if case is None or case.needs_human or case.is_finished:
             return []  # a person already has it, or nothing is left to decide
-        order = _order_of(case)
+        order = owned_order(case.order_id, case.shopper_id)
         if order is None:
             return _escalate(case_id, "no_order", dispatcher)
         situation = situation_of(case.category, case.severity, case.description, order)

@@ -6,6 +6,7 @@ the action server, the console and the tests point at the same database and medi
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Optional
 
 from bot.cases import CaseStore
 from bot.cases.followups import FollowupStore
@@ -15,7 +16,7 @@ from bot.media import MediaStore, media_store_from_env
 from bot.policy.compensation import compensation_rules
 from bot.policy.returns import return_rules
 from bot.policy.severity import severity_rules
-from bot.orders import OrderBook, order_book_from_env
+from bot.orders import Order, OrderBook, OrderServiceUnavailable, order_book_from_env
 
 
 def check_policies() -> None:
@@ -34,6 +35,18 @@ check_policies()
 @lru_cache(maxsize=1)
 def order_book() -> OrderBook:
     return order_book_from_env()
+
+
+def owned_order(order_id: Optional[str], shopper_id: str) -> Optional[Order]:
+    """The shopper's own order, or None: no number, not found, another shopper's, or the
+    order service down (callers then go on without amounts)."""
+    if not order_id:
+        return None
+    try:
+        order = order_book().get(order_id)
+    except OrderServiceUnavailable:
+        return None
+    return order if order and order.shopper_id == shopper_id else None
 
 
 @lru_cache(maxsize=1)
