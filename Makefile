@@ -18,8 +18,9 @@ export RASA_TELEMETRY_ENABLED := false
 .PHONY: help install lock train run shell services test test-unit validate test-stories test-python bench clean
 
 help:
-	@echo "make run    - serve the assistant on http://localhost:5005 (REST channel), the action"
-	@echo "              server on 5055 and the case API on http://localhost:8000"
+	@echo "make run    - serve the assistant on http://localhost:5005 (REST channel and the app"
+	@echo "              chat page /webhooks/app/chat), the action server on 5055 and the"
+	@echo "              agent console on http://localhost:8000"
 	@echo "make shell  - chat with the assistant in the terminal"
 	@echo "make test   - every test: unit, data validation, test stories, NLU, HTTP"
 	@echo "make train  - (re)train models/assistant.tar.gz"

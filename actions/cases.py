@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +11,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import COMPLAINT_SLOTS, latest_user_event, request_key
-from actions.services import case_store, owned_order
+from actions.services import case_store, owned_order, shopper_tier
+from bot.cases import CaseRecord
 from bot.cases.sla import due_times
+from bot.handoff import handoff_rules
 from bot.orders import Order
 from bot.policy.severity import grade
 from bot.replies.case_replies import case_list, case_opened
@@ -38,59 +40,74 @@ def _complaint_event(tracker: Tracker) -> Dict[str, Any]:
     return latest_user_event(tracker)
 
 
+def open_case_from_slots(tracker: Tracker, reason: Optional[str] = None
+                         ) -> Tuple[CaseRecord, bool, Optional[str]]:
+    """Open (or find) the case of the complaint in the slots, graded with its order.
+    Returns the case, whether it is new, and why a person must take it now (None when
+    the bot may go on): a reason found while collecting, `reason`, or the shopper's tier."""
+    category = tracker.get_slot("complaint_category")
+    description = tracker.get_slot("description") or ""
+    order = _order(tracker)
+    entities = [{"entity": name, "value": tracker.get_slot(name)}
+                for name in ("product", "defect") if tracker.get_slot(name)]
+    severity = grade(category, description, entities, order)
+    level = min(severity.level, int(tracker.get_slot("severity") or 3))
+    tier = order.tier if order else shopper_tier(tracker.sender_id)
+    reason = (tracker.get_slot("needs_human_reason") or reason
+              or handoff_rules().trigger(level, tier, severity.public_threat))
+    now = datetime.now(SHANGHAI)
+    due = due_times(now, level, needs_human=bool(reason), public=severity.public_threat)
+    remedy = tracker.get_slot("remedy")
+    store = case_store()
+    case, created = store.open_case(
+        request_key=request_key(tracker, _complaint_event(tracker)),
+        shopper_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "rest",
+        category=category,
+        secondary_category=tracker.get_slot("secondary_category"),
+        severity=level,
+        description=description or "（顾客通过按钮选择了问题类别，未填写描述）",
+        order_id=tracker.get_slot("order_id"),
+        photos=tracker.get_slot("photos") or (),
+        photo_missing_reason=tracker.get_slot("photo_missing_reason"),
+        remedy=remedy,
+        first_response_due=due.first_response,
+        solution_due=due.solution,
+        needs_human=bool(reason),
+        needs_human_reason=reason,
+        now=now,
+    )
+    if reason and not case.needs_human:
+        case = store.mark_for_human(case.id, reason)
+    # A safety case was opened at the first message, before the order and the wish
+    # were known: fill them in now.
+    case = store.add_details(case.id, order_id=tracker.get_slot("order_id"), remedy=remedy)
+    return case, created, reason
+
+
+def complaint_done(case_id: str) -> List[EventType]:
+    """The slots after a complaint became a case: the case is current, the rest is reset."""
+    return [SlotSet("current_case_id", case_id), SlotSet("secondary_category", None),
+            SlotSet("complaint_category", None), SlotSet("product", None),
+            SlotSet("defect", None),
+            *(SlotSet(slot, None) for slot in COMPLAINT_SLOTS),
+            SlotSet("order_id_failures", 0), SlotSet("photo_failures", 0)]
+
+
 class ActionOpenCase(Action):
     def name(self) -> Text:
         return "action_open_case"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        category = tracker.get_slot("complaint_category")
-        if not category:
+        if not tracker.get_slot("complaint_category"):
             dispatcher.utter_message(response="utter_ask_clarify")
             return []
-        description = tracker.get_slot("description") or ""
-        order = await asyncio.to_thread(_order, tracker)
-        entities = [{"entity": name, "value": tracker.get_slot(name)}
-                    for name in ("product", "defect") if tracker.get_slot(name)]
-        severity = grade(category, description, entities, order)
-        level = min(severity.level, int(tracker.get_slot("severity") or 3))
-        reason = tracker.get_slot("needs_human_reason")
-        if level == 1 and not reason:
-            reason = "public_threat" if severity.public_threat else "severity_1"
-        now = datetime.now(SHANGHAI)
-        due = due_times(now, level, needs_human=bool(reason), public=severity.public_threat)
-        remedy = tracker.get_slot("remedy")
-        case, created = await asyncio.to_thread(
-            case_store().open_case,
-            request_key=request_key(tracker, _complaint_event(tracker)),
-            shopper_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "rest",
-            category=category,
-            secondary_category=tracker.get_slot("secondary_category"),
-            severity=level,
-            description=description or "（顾客通过按钮选择了问题类别，未填写描述）",
-            order_id=tracker.get_slot("order_id"),
-            photos=tracker.get_slot("photos") or (),
-            photo_missing_reason=tracker.get_slot("photo_missing_reason"),
-            remedy=remedy,
-            first_response_due=due.first_response,
-            solution_due=due.solution,
-            needs_human=bool(reason),
-            needs_human_reason=reason,
-            now=now,
-        )
-        if reason and not case.needs_human:
-            case = await asyncio.to_thread(case_store().mark_for_human, case.id, reason)
-        # A safety case was opened at the first message, before the order and the wish
-        # were known: fill them in now.
-        case = await asyncio.to_thread(case_store().add_details, case.id,
-                                       order_id=tracker.get_slot("order_id"), remedy=remedy)
+        case, created, reason = await asyncio.to_thread(open_case_from_slots, tracker)
         dispatcher.utter_message(text=case_opened(case, created))
-        return [SlotSet("current_case_id", case.id), SlotSet("secondary_category", None),
-                SlotSet("complaint_category", None), SlotSet("product", None),
-                SlotSet("defect", None),
-                *(SlotSet(slot, None) for slot in COMPLAINT_SLOTS),
-                SlotSet("order_id_failures", 0), SlotSet("photo_failures", 0)]
+        # A person decides from here: action_escalate follows (data/stories/handoff.yml).
+        handoff = [SlotSet("handoff_reason", reason), SlotSet("handoff_due", True)] if reason else []
+        return complaint_done(case.id) + handoff
 
 
 class ActionCaseStatus(Action):

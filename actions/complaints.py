@@ -75,6 +75,8 @@ class ActionAcknowledgeComplaint(Action):
                      remedy=wanted_remedy(own_words))
         if severity.needs_human_now:
             fresh["needs_human_reason"] = "public_threat" if severity.public_threat else "severity_1"
+            # action_escalate follows (data/stories/handoff.yml): no form questions first.
+            fresh.update(handoff_reason=fresh["needs_human_reason"], handoff_due=True)
         # Entities of this message only: an earlier complaint's product must not grade
         # this one.
         for name in ("product", "defect"):

@@ -3,7 +3,7 @@ a 1–5 rating, and a reopened case when the shopper is not satisfied."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Dict, List, Text
 from zoneinfo import ZoneInfo
 
@@ -14,9 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.complaints import shopper_words
 from actions.services import case_store, followup_store
-from bot.cases.sla import service_levels
 from bot.intake import rating_of
-from bot.replies.case_replies import when
 from bot.replies.offer_replies import rating_buttons, say
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -78,18 +76,21 @@ class ActionRecordRating(Action):
         rating = rating_of(str(tracker.get_slot("rating") or ""))
         if not case_id or rating is None:
             return []
-        await asyncio.to_thread(self._record, case_id, rating, dispatcher)
-        return [SlotSet("rating_case_id", None), SlotSet("rating", None)]
+        reopened = await asyncio.to_thread(self._record, case_id, rating, dispatcher)
+        # A reopened case goes to a person: action_escalate follows (data/stories/handoff.yml).
+        handoff = ([SlotSet("current_case_id", case_id), SlotSet("handoff_reason", "reopened_low_rating"),
+                    SlotSet("handoff_due", True)] if reopened else [])
+        return [SlotSet("rating_case_id", None), SlotSet("rating", None)] + handoff
 
-    def _record(self, case_id: str, rating: int, dispatcher: CollectingDispatcher) -> None:
+    def _record(self, case_id: str, rating: int, dispatcher: CollectingDispatcher) -> bool:
+        """Record the rating; True when it reopened the case."""
         now = datetime.now(SHANGHAI)
         followup_store().record_rating(case_id, rating, now)
         store = case_store()
         if rating <= LOW_RATING:
             store.set_status(case_id, "reopened", "shopper", note=f"rating {rating}")
-            store.mark_for_human(case_id, "reopened_low_rating")
-            due = now + timedelta(hours=service_levels().first_response_hours)
-            dispatcher.utter_message(text=say("rating_reopened", case_id=case_id, due=when(due)))
-        else:
-            store.set_status(case_id, "closed", "shopper", note=f"rating {rating}")
-            dispatcher.utter_message(text=say("rating_thanks", case_id=case_id, rating=rating))
+            dispatcher.utter_message(text=say("rating_reopened", case_id=case_id))
+            return True
+        store.set_status(case_id, "closed", "shopper", note=f"rating {rating}")
+        dispatcher.utter_message(text=say("rating_thanks", case_id=case_id, rating=rating))
+        return False

@@ -3,7 +3,7 @@ case to a person when policy says a person decides (declined twice, above the ca
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Dict, List, Text
 from zoneinfo import ZoneInfo
 
@@ -29,14 +29,11 @@ def _now() -> datetime:
     return datetime.now(SHANGHAI)
 
 
-def _escalate(case_id: str, reason: str, dispatcher: CollectingDispatcher) -> List[EventType]:
-    """Policy says a person decides: mark the case, tell the shopper by when."""
-    store = case_store()
-    store.mark_for_human(case_id, reason)
-    store.set_status(case_id, "escalated", "bot", note=reason)
-    due = _now() + timedelta(hours=service_levels().first_response_hours)
-    dispatcher.utter_message(text=say(f"escalated.{reason}", case_id=case_id, due=when(due)))
-    return [SlotSet(slot, None) for slot in OFFER_SLOTS]
+def _escalate(reason: str) -> List[EventType]:
+    """Policy says a person decides: action_escalate follows (data/stories/handoff.yml)
+    and tells the shopper why, the case number and the wait."""
+    return [SlotSet(slot, None) for slot in OFFER_SLOTS] + [
+        SlotSet("handoff_reason", reason), SlotSet("handoff_due", True)]
 
 
 def _present(case_id: str, offers: List[Dict[str, Any]], declined: int,
@@ -66,12 +63,12 @@ class ActionOfferRemedy(Action):
             return []  # a person already has it, or nothing is left to decide
         order = owned_order(case.order_id, case.shopper_id)
         if order is None:
-            return _escalate(case_id, "no_order", dispatcher)
+            return _escalate("no_order")
         situation = situation_of(case.category, case.severity, case.description, order)
         offers = [o.to_dict() for o in offers_for(situation, order, severity=case.severity,
                                                   text=case.description, now=_now())]
         if not offers:
-            return _escalate(case_id, "no_more_offers", dispatcher)
+            return _escalate("no_more_offers")
         if offers[0]["code"] == REFUSED_RETURN:
             # Not a remedy to accept: the polite refusal with the reason and what remains.
             case_store().add_event(case_id, "return_refused", "bot", offers[0])
@@ -81,7 +78,7 @@ class ActionOfferRemedy(Action):
         offers.sort(key=lambda o: o["remedy"] != case.remedy)
         grantable = [o for o in offers if not o["needs_approval"]]
         if not grantable:
-            return _escalate(case_id, "over_cap", dispatcher)
+            return _escalate("over_cap")
         intro = ""
         if offers[0]["needs_approval"]:
             # The better option is above what the bot may grant: say so, offer what it can.
@@ -127,7 +124,7 @@ class ActionOfferResponse(Action):
                  declined: int, dispatcher: CollectingDispatcher) -> List[EventType]:
         case_store().add_event(case_id, "offer_declined", "shopper", {"code": offer["code"]})
         if declined >= MAX_DECLINES:
-            return _escalate(case_id, "declined_twice", dispatcher) + [SlotSet("offers_declined", float(declined))]
+            return _escalate("declined_twice") + [SlotSet("offers_declined", float(declined))]
         if not queue:
-            return _escalate(case_id, "no_more_offers", dispatcher)
+            return _escalate("no_more_offers")
         return _present(case_id, queue, declined, dispatcher, intro=say("next_offer"))

@@ -11,6 +11,7 @@ from typing import Optional
 from bot.cases import CaseStore
 from bot.cases.followups import FollowupStore
 from bot.cases.sla import service_levels
+from bot.handoff import HandoffQueue, handoff_rules
 from bot.intake import intake_rules
 from bot.media import MediaStore, media_store_from_env
 from bot.policy.compensation import compensation_rules
@@ -27,6 +28,7 @@ def check_policies() -> None:
     severity_rules()
     service_levels()
     intake_rules()
+    handoff_rules()
 
 
 check_policies()
@@ -49,6 +51,15 @@ def owned_order(order_id: Optional[str], shopper_id: str) -> Optional[Order]:
     return order if order and order.shopper_id == shopper_id else None
 
 
+def shopper_tier(shopper_id: str) -> Optional[str]:
+    """The tier (客户分层) on the shopper's newest order; None when unknown."""
+    try:
+        orders = order_book().orders_of(shopper_id)
+    except OrderServiceUnavailable:
+        return None
+    return orders[0].tier if orders else None
+
+
 @lru_cache(maxsize=1)
 def case_store() -> CaseStore:
     return CaseStore()
@@ -62,3 +73,8 @@ def media_store() -> MediaStore:
 @lru_cache(maxsize=1)
 def followup_store() -> FollowupStore:
     return FollowupStore(case_store())
+
+
+@lru_cache(maxsize=1)
+def handoff_queue() -> HandoffQueue:
+    return HandoffQueue(case_store())

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `run`: the action server (5055), the case API (8000), the Rasa server (5005) and the
+# `run`: the action server (5055), the agent console (8000), the Rasa server (5005) and the
 # follow-up runner in the foreground. Ctrl-C or SIGTERM stops them all; if one dies, the
 # others are stopped and the failure is reported with its exit code. `shell`: the terminal chat instead of the
 # Rasa server.
@@ -53,15 +53,14 @@ fi
 [ "$mode" = run ] || { echo "usage: $0 run|shell" >&2; exit 2; }
 
 if [ -z "${AGENT_API_TOKEN:-}" ]; then
-  echo "serve: AGENT_API_TOKEN is not set; the case API uses the development token 'dev-agent-token'" >&2
+  echo "serve: AGENT_API_TOKEN is not set; the console's machine API uses the development token 'dev-agent-token'" >&2
 fi
-start "case API" "$python" -m bot.console
-wait_for "case API" "http://localhost:$CONSOLE_PORT/health"
-
-# The follow-up runner starts conversations through Rasa's HTTP API, which is only ever
-# enabled behind a token: a random one for this run unless RASA_AUTH_TOKEN is set.
+# The console and the follow-up runner use Rasa's HTTP API, which is only ever enabled
+# behind a token: a random one for this run unless RASA_AUTH_TOKEN is set.
 export RASA_AUTH_TOKEN=${RASA_AUTH_TOKEN:-$("$python" -c "import secrets; print(secrets.token_hex(16))")}
 export RASA_URL=${RASA_URL:-http://localhost:$rasa_port}
+start "agent console" "$python" -m bot.console
+wait_for "agent console" "http://localhost:$CONSOLE_PORT/health"
 start "Rasa server" "$rasa" run --model models/assistant.tar.gz --port "$rasa_port" \
   --enable-api --auth-token "$RASA_AUTH_TOKEN" --endpoints "$endpoints" --credentials credentials.yml
 wait_for "Rasa server" "http://localhost:$rasa_port/"

@@ -36,6 +36,10 @@ redis_installed() { command -v redis-server >/dev/null && command -v redis-cli >
 missing=()
 pg_installed || missing+=(postgresql)
 redis_installed || missing+=(redis-server)
+# The browser tests drive Debian's Chromium through Playwright.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Chinese glyphs for its pages and screenshots.
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -50,6 +54,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 pg_installed || die "PostgreSQL binaries still missing after apt-get install postgresql"
 redis_installed || die "redis-server still missing after apt-get install redis-server"
+[ -x /usr/bin/chromium ] || die "chromium still missing after apt-get install chromium"
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 # The newest installed major version; Debian 12 ships 15.

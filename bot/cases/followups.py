@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import math
 import os
-import random
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot.cases.models import CaseEventRow, CaseRow, FollowupRow
+from bot.cases.models import CaseRow, FollowupRow
 from bot.cases.sla import FOLLOWUP, ServiceLevels, followup_due, service_levels
 from bot.cases.store import (
     SHANGHAI,
@@ -45,6 +42,7 @@ from bot.cases.store import (
     _local,
     _now,
     _required_text,
+    locked_row,
 )
 
 __all__ = [
@@ -64,8 +62,6 @@ DEFAULT_RETRY_SECONDS = 60.0
 MAX_RETRY_SECONDS = 3600.0
 MAX_ERROR_CHARS = 500
 
-_MAX_WRITE_ATTEMPTS = 20
-_RETRYABLE = ("locked", "deadlock", "could not serialize")
 
 T = TypeVar("T")
 
@@ -221,35 +217,13 @@ class FollowupStore:
     # -- plumbing
 
     def _run(self, work: Callable[[Session], T]) -> T:
-        """`work` in one transaction; retried when another writer got in the way (a
-        concurrent first schedule of the same case, SQLite busy, a PostgreSQL deadlock)."""
-        for attempt in range(_MAX_WRITE_ATTEMPTS):
-            try:
-                with self.case_store._transaction() as session:
-                    return work(session)
-            except IntegrityError:
-                pass
-            except OperationalError as error:
-                if not any(word in str(error).lower() for word in _RETRYABLE):
-                    raise
-            time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 5))
-        raise CaseStoreError(f"the follow-up store could not finish after {_MAX_WRITE_ATTEMPTS} attempts")
+        return self.case_store.transact(work, "the follow-up store")
 
-    @staticmethod
-    def _event(session: Session, case_id: str, kind: str, actor: str,
-               data: Dict[str, Any], now: datetime) -> None:
-        # What CaseStore.add_event does, inside this transaction: the change and its
-        # record in the case history commit together or not at all.
-        session.add(CaseEventRow(case_id=case_id, at=now, kind=kind, actor=actor, data=data))
-        session.execute(update(CaseRow).where(CaseRow.id == case_id).values(updated_at=now)
-                        .execution_options(synchronize_session=False))
+    _event = staticmethod(CaseStore.record_event)
 
     @staticmethod
     def _locked_row(session: Session, case_id: str) -> FollowupRow:
-        row = session.get(FollowupRow, case_id, with_for_update=True)
-        if row is None:
-            raise FollowupNotFound(case_id)
-        return row
+        return locked_row(session, FollowupRow, case_id, FollowupNotFound(case_id))
 
     def _claimable(self, now: datetime):
         """The conditions under which a follow-up may be fired at `now`."""

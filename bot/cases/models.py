@@ -152,3 +152,40 @@ class FollowupRow(Base):
     updated_at = Column(UTCDateTime, nullable=False)
 
     __table_args__ = (Index("ix_followups_due", "due_at"),)
+
+
+class HandoffRow(Base):
+    """One conversation handed to a person (转人工): waiting in the agent queue, taken by
+    an agent, then handed back to the bot or closed. Managed by
+    `bot.handoff.queue.HandoffQueue`. A conversation has at most one open handoff."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender_id = Column(String(200), nullable=False)
+    channel = Column(String(50), nullable=False)
+    # The case it is about; None when the shopper asked for a person before complaining.
+    case_id = Column(String(32), ForeignKey("cases.id", ondelete="SET NULL"), nullable=True)
+    reason = Column(String(40), nullable=False)
+    severity = Column(Integer, nullable=False)
+    tier = Column(String(20), nullable=True)
+    # Smaller goes first (severity * 10 + tier rank); ties by escalated_at.
+    priority = Column(Integer, nullable=False)
+    state = Column(String(20), nullable=False)  # waiting, taken, returned
+    escalated_at = Column(UTCDateTime, nullable=False)
+    first_response_due = Column(UTCDateTime, nullable=False)
+    taken_by = Column(String(100), nullable=True)
+    taken_at = Column(UTCDateTime, nullable=True)
+    first_reply_at = Column(UTCDateTime, nullable=True)
+    ended_at = Column(UTCDateTime, nullable=True)
+    ended_by = Column(String(100), nullable=True)
+    # While open, equals sender_id; NULL once ended. A unique index on it keeps one open
+    # handoff per conversation even when two escalations race (both databases allow many
+    # NULLs in a unique column).
+    open_sender = Column(String(200), nullable=True, unique=True)
+    # What agents did in this conversation, also when there is no case to record it on:
+    # [{"at", "kind", "actor", "data"}].
+    history = Column(JSON, nullable=False, default=list)
+
+    __table_args__ = (Index("ix_handoffs_state_priority", "state", "priority", "escalated_at"),
+                      Index("ix_handoffs_sender", "sender_id"))

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, TypeVar, Union)
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +48,9 @@ TRUNCATION_MARKER = "……【内容过长已截断，原文共 {length} 字】"
 _EVENT_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Concurrent writers can pick the same next number; the loser retries with a fresh one.
 _MAX_OPEN_ATTEMPTS = 30
+_MAX_WRITE_ATTEMPTS = 20
+_RETRYABLE = ("locked", "deadlock", "could not serialize")
+T = TypeVar("T")
 # Namespace of PostgreSQL advisory locks taken by this module (an arbitrary constant).
 _PG_LOCK_NAMESPACE = 0x5348  # "SH"
 
@@ -62,6 +66,15 @@ class CaseNotFound(LookupError):
 
 
 # --------------------------------------------------------------------------- snapshots
+
+
+def locked_row(session: Session, model: Any, key: Any, missing: Exception) -> Any:
+    """The row of `model` with primary key `key`, locked for this transaction, or raise
+    `missing`."""
+    row = session.get(model, key, with_for_update=True)
+    if row is None:
+        raise missing
+    return row
 
 
 def _iso(value: Optional[datetime]) -> Optional[str]:
@@ -357,6 +370,34 @@ class CaseStore:
         with self._sessions() as session, session.begin():
             yield session
 
+    def transact(self, work: Callable[[Session], T], what: str = "the case store") -> T:
+        """`work` in one transaction; retried when another writer got in the way (a
+        concurrent insert of the same key, SQLite busy, a PostgreSQL deadlock). For the
+        stores that share this database (follow-ups, the handoff queue)."""
+        for attempt in range(_MAX_WRITE_ATTEMPTS):
+            try:
+                with self._transaction() as session:
+                    return work(session)
+            except IntegrityError:
+                pass
+            except OperationalError as error:
+                if not any(word in str(error).lower() for word in _RETRYABLE):
+                    raise
+            time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 5))
+        raise CaseStoreError(f"{what} could not finish after {_MAX_WRITE_ATTEMPTS} attempts")
+
+    @staticmethod
+    def record_event(session: Session, case_id: str, kind: str, actor: str,
+                     data: Mapping[str, Any], now: datetime) -> None:
+        """What `add_event` does, inside the caller's transaction: a change and its record
+        in the case history commit together or not at all."""
+        if not _EVENT_KIND.match(kind):
+            raise ValueError(f"event kind must be snake_case like {EVENT_KINDS}, got {kind!r}")
+        session.add(CaseEventRow(case_id=case_id, at=now, kind=kind, actor=actor,
+                                 data=_json_data(data)))
+        session.execute(update(CaseRow).where(CaseRow.id == case_id).values(updated_at=now)
+                        .execution_options(synchronize_session=False))
+
     def _case(self, session: Session, case_id: str) -> CaseRow:
         row = session.get(CaseRow, case_id)
         if row is None:
@@ -380,6 +421,19 @@ class CaseStore:
             return [_snapshot(row) for row in rows]
 
     # -- opening
+
+    def needing_attention(self, now: Optional[datetime] = None, limit: int = 100) -> List[CaseRecord]:
+        """What a supervisor (主管) watches: reopened cases, and unfinished cases past a
+        deadline (a person's first response, or the solution). Oldest deadline first."""
+        now = _now(now)
+        with self._transaction() as session:
+            late = (CaseRow.status.in_(UNFINISHED_STATUSES)) & (
+                (CaseRow.solution_due < now)
+                | (CaseRow.needs_human & (CaseRow.first_response_due < now)))
+            rows = session.execute(
+                select(CaseRow).where((CaseRow.status == "reopened") | late)
+                .order_by(CaseRow.solution_due.asc(), CaseRow.id).limit(limit)).scalars()
+            return [_snapshot(row) for row in rows]
 
     def open_case(
         self,

@@ -3,9 +3,13 @@
 Settings come from the environment, read once here:
   CONSOLE_HOST     address to listen on (default 127.0.0.1)
   CONSOLE_PORT     port (default 8000)
-  AGENT_API_TOKEN  the agents' bearer token (a development token when unset)
+  AGENT_API_TOKEN  the machines' bearer token for /api/ (a development token when unset)
   DATABASE_URL     the case database (default: SQLite file var/cases.db)
   MEDIA_DIR        where case photos are stored (default: var/media)
+  CONSOLE_USERS_FILE  agents, supervisors and trainers (default: var/console_users.yml;
+                   created with two demo users when missing, see bot/console/users.py)
+  CONSOLE_SECURE_COOKIES  1 behind HTTPS: session cookies are then sent over HTTPS only
+  RASA_URL, RASA_AUTH_TOKEN  the Rasa server's HTTP API, for transcripts and agent replies
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from typing import Mapping, Optional
 
 from bot.cases.store import PROJECT_ROOT, CaseStore, default_database_url
 from bot.console.app import create_app
+from bot.console.rasa_client import RasaClient
+from bot.console.users import UserDirectory, ensure_users_file, users_file
+from bot.orders import order_book_from_env
 
 DEV_TOKEN = "dev-agent-token"
 logger = logging.getLogger("bot.console")
@@ -31,6 +38,10 @@ class ConsoleSettings:
     token_is_dev: bool
     database_url: str
     media_dir: Path
+    users_file: Path
+    secure_cookies: bool
+    rasa_url: str
+    rasa_token: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ConsoleSettings":
@@ -46,6 +57,10 @@ class ConsoleSettings:
             token_is_dev=not token,
             database_url=default_database_url(environ),
             media_dir=Path(media_dir) if media_dir else PROJECT_ROOT / "var" / "media",
+            users_file=users_file(environ),
+            secure_cookies=environ.get("CONSOLE_SECURE_COOKIES", "").strip() in ("1", "true", "yes"),
+            rasa_url=environ.get("RASA_URL", "").strip() or "http://localhost:5005",
+            rasa_token=environ.get("RASA_AUTH_TOKEN", "").strip(),
         )
 
 
@@ -59,8 +74,18 @@ def main(environ: Optional[Mapping[str, str]] = None) -> int:
     if settings.token_is_dev:
         logger.warning("AGENT_API_TOKEN is not set: using the development token %r. "
                        "Never run a production console without setting AGENT_API_TOKEN.", DEV_TOKEN)
+    first_login = ensure_users_file(settings.users_file)
+    if first_login is not None:
+        logger.warning("created %s with the demo users 'agent' and 'supervisor'; their passwords "
+                       "are in %s", settings.users_file, first_login)
+    if not settings.rasa_token:
+        logger.warning("RASA_AUTH_TOKEN is not set: the console cannot read transcripts or "
+                       "send agent replies (the Rasa HTTP API is only enabled with a token)")
     store = CaseStore(settings.database_url)
-    app = create_app(store, settings.token, media_root=settings.media_dir)
+    app = create_app(store, settings.token, media_root=settings.media_dir,
+                     users=UserDirectory(settings.users_file),
+                     rasa=RasaClient(settings.rasa_url, settings.rasa_token) if settings.rasa_token else None,
+                     orders=order_book_from_env(), secure_cookies=settings.secure_cookies)
     app.config.MOTD = False
     logger.info("agent console on http://%s:%d (cases: %r, photos: %s)",
                 settings.host, settings.port, store, settings.media_dir)

@@ -55,6 +55,8 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
                 b"avif", b"avis"}
 
 _CHUNK = 64 * 1024
+# Attachment URLs `media:<sha256>.<ext>` name a photo already in the store.
+STORED_SCHEME = "media"
 _REQUEST_HEADERS = {"Accept": "image/*", "User-Agent": "shouhou-assistant-media/1"}
 
 REASONS = ("bad_url", "fetch_failed", "too_large", "not_image", "too_many_pixels")
@@ -237,7 +239,23 @@ class MediaStore:
             return self.save_bytes(self._decode_data_url(url))
         if scheme in ("http", "https"):
             return self.save_bytes(self._download(url))
+        if scheme == STORED_SCHEME:
+            return self.save_bytes(self._read_stored(url[len(STORED_SCHEME) + 1:]))
         raise PhotoRejected("bad_url", detail=f"scheme {scheme[:20]!r}")
+
+    def _read_stored(self, filename: str) -> bytes:
+        """A photo already in this store (uploaded through the app chat): checked again
+        like any other, so a reference can never smuggle in something else."""
+        if not _FILENAME.fullmatch(filename):
+            raise PhotoRejected("bad_url", detail="not a stored photo name")
+        try:
+            return self._location(filename).read_bytes()
+        except FileNotFoundError as error:
+            raise PhotoRejected("fetch_failed", detail="stored photo not found") from error
+
+    def stored_reference(self, photo: "StoredPhoto") -> str:
+        """How an attachment points at a photo already in the store: `media:<name>`."""
+        return f"{STORED_SCHEME}:{photo.filename}"
 
     def _decode_data_url(self, url: str) -> bytes:
         header, comma, payload = url[len("data:"):].partition(",")

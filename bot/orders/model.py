@@ -76,6 +76,8 @@ class Order:
     shipped_at: datetime | None
     delivered_at: datetime | None
     tier: str
+    # How the shop addresses the shopper (称呼), for an agent's canned replies.
+    shopper_name: str | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Order:
@@ -100,6 +102,7 @@ class Order:
             shipped_at=_time(d, "shipped_at", where),
             delivered_at=_time(d, "delivered_at", where),
             tier=_choice(d, "tier", TIERS, where),
+            shopper_name=_text(d, "shopper_name", where, optional=True),
         )
         _check_consistency(order, where)
         return order
@@ -121,6 +124,7 @@ class Order:
             "shipped_at": _iso(self.shipped_at),
             "delivered_at": _iso(self.delivered_at),
             "tier": self.tier,
+            "shopper_name": self.shopper_name,
         }
 
 

@@ -9,8 +9,7 @@ import yaml
 
 REPLIES_FILE = Path(__file__).with_name("offer_replies.yml")
 SECTIONS = {"offer_buttons": ("accept", "decline", "human"),
-            "accepted": ("refund", "exchange", "repair", "compensation"),
-            "escalated": ("declined_twice", "no_more_offers", "over_cap", "no_order")}
+            "accepted": ("refund", "exchange", "repair", "compensation")}
 TEXTS = ("offer", "next_offer", "above_cap_note", "accepted_case", "followup_promise", "plain_yes", "plain_no",
          "ask_rating", "ask_rating_again", "rating_thanks", "rating_reopened")
 

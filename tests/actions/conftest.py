@@ -36,7 +36,7 @@ UNKNOWN_ORDER = "6912345678901234567"
 SHOPPER_WITHOUT_ORDERS = "shopper-with-no-orders"
 
 FORM = "complaint_form"
-SERVICE_FUNCTIONS = ("order_book", "case_store", "media_store", "followup_store")
+SERVICE_FUNCTIONS = ("order_book", "case_store", "media_store", "followup_store", "handoff_queue")
 
 
 # --------------------------------------------------------------------------- services

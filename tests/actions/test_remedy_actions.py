@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions import services
+from actions.handoff import ActionEscalate
 from actions.followup import ActionAskRating, ActionRecordRating, ActionStartFollowup, ValidateRatingForm
 from actions.remedies import ActionOfferRemedy, ActionOfferResponse
 from bot.cases.sla import service_levels
 from bot.replies.case_replies import when
-from tests.actions.conftest import call, make_tracker, run_action, slot_values, texts
+from tests.actions.conftest import apply, call, make_tracker, run_action, slot_values, texts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -98,19 +99,32 @@ def now() -> datetime:
     return datetime.now(SHANGHAI)
 
 
-def assert_escalated(case_id: str, reason: str, messages, events, before, after) -> None:
-    case = services.case_store().get(case_id)
-    assert case.status == "escalated"
-    assert case.needs_human is True
-    assert case.needs_human_reason == reason
-    said = texts(messages)
-    assert case_id in said
+def assert_escalated(case, reason: str, messages, events, domain, offered: bool = True) -> str:
+    """The action found that a person decides: it set the handoff slots and cleared the
+    offer; action_escalate, which the rules run next, then marks the case escalated,
+    tells the shopper why, the case number and by when, and pauses the bot. Returns
+    everything the shopper read."""
+    values = slot_values(events)
+    assert values["handoff_reason"] == reason and values["handoff_due"] is True
+    if offered:
+        # Nothing is left on the table: a later yes cannot accept a stale offer.
+        assert values["current_offer"] is None and values["offer_queue"] is None
+    assert not any(m.get("buttons") for m in messages)
+
+    tracker = apply(case_tracker(case), events)
+    before = now()
+    escalation, escalate_events = run_action(ActionEscalate(), tracker, domain)
+    after = now()
+    stored = services.case_store().get(case.id)
+    assert stored.status == "escalated"
+    assert stored.needs_human is True
+    assert stored.needs_human_reason == reason
+    said = texts(messages) + texts(escalation)
+    assert case.id in said
     hours = service_levels().first_response_hours
     assert any(due in said for due in due_texts(before, after, hours)), said
-    # Nothing is left on the table: a later yes cannot accept a stale offer.
-    values = slot_values(events)
-    assert values["current_offer"] is None and values["offer_queue"] is None
-    assert not any(m.get("buttons") for m in messages)
+    assert {"event": "pause"} in [{"event": e["event"]} for e in escalate_events]
+    return said
 
 
 # --------------------------------------------------------------------------- offering
@@ -193,28 +207,24 @@ def test_case_with_every_offer_above_the_cap_goes_to_a_person(store, domain):
     # the ¥200 cap (and at severity 1 a person decides anyway).
     case = open_case(SHOES_SHOPPER, SHOES_ORDER, severity=1, description="鞋子有很重的刺鼻气味，穿了以后脚起红疹")
 
-    before = now()
     messages, events, _ = offer(case, domain)
-    after = now()
 
-    assert_escalated(case.id, "over_cap", messages, events, before, after)
-    assert "主管审批" in texts(messages)
+    said = assert_escalated(case, "over_cap", messages, events, domain)
+    assert "主管审批" in said
     stored = store.get(case.id)
     assert stored.compensation()["offers"] == []
-    assert "marked_for_human" in kinds(stored)
+    assert "escalated" in kinds(stored)
 
 
 @pytest.mark.parametrize("order_id", [None, TSHIRT_ORDER], ids=["no-order", "someone-elses-order"])
 def test_case_without_a_verified_order_goes_to_a_person(order_id, store, domain):
     case = open_case(SHOES_SHOPPER, order_id, severity=3, description="衣服洗了一次就缩水了")
 
-    before = now()
     messages, events, _ = offer(case, domain)
-    after = now()
 
-    assert_escalated(case.id, "no_order", messages, events, before, after)
-    assert "没有核实到订单" in texts(messages)
-    assert "¥" not in texts(messages)  # no amount of someone else's order is shown
+    said = assert_escalated(case, "no_order", messages, events, domain)
+    assert "没有核实到订单" in said
+    assert "¥" not in said  # no amount of someone else's order is shown
     assert store.get(case.id).compensation()["offers"] == []
 
 
@@ -318,12 +328,10 @@ def test_a_second_decline_hands_the_case_to_a_person(store, domain):
     _, events = answer(case, slots, "deny", "不要优惠券", domain)
     slots = offer_slots(events)
 
-    before = now()
     messages, events = answer(case, slots, "deny", "也不行", domain)
-    after = now()
 
-    assert_escalated(case.id, "declined_twice", messages, events, before, after)
-    assert "两个方案都没能让您满意" in texts(messages)
+    said = assert_escalated(case, "declined_twice", messages, events, domain)
+    assert "两个方案都没能让您满意" in said
     assert slot_values(events)["offers_declined"] == 2.0
     compensation = store.get(case.id).compensation()
     assert compensation["declined"] == ["coupon", "partial_refund"]
@@ -337,12 +345,10 @@ def test_declining_the_last_option_hands_the_case_to_a_person(store, domain):
     _, _, slots = offer(case, domain)
     assert slots["offer_queue"] == []
 
-    before = now()
     messages, events = answer(case, slots, "deny", "我不想换货", domain)
-    after = now()
 
-    assert_escalated(case.id, "no_more_offers", messages, events, before, after)
-    assert "能给出的方案都说完了" in texts(messages)
+    said = assert_escalated(case, "no_more_offers", messages, events, domain)
+    assert "能给出的方案都说完了" in said
     assert store.get(case.id).compensation()["declined"] == ["exchange_warranty"]
 
 
@@ -439,21 +445,18 @@ def test_a_low_rating_reopens_the_case_for_a_supervisor(rating, store, domain, m
     tracker = make_tracker(rating, None, sender_id=KIWI_SHOPPER,
                            slots={"rating_case_id": case.id, "rating": rating})
 
-    before = now()
     messages, events = run_action(ActionRecordRating(), tracker, domain)
-    after = now()
 
     reopened = store.get(case.id)
     assert reopened.status == "reopened"
-    assert reopened.needs_human is True
-    assert reopened.needs_human_reason == "reopened_low_rating"
     assert services.followup_store().get(case.id).rating == int(rating)
+    assert case.id in texts(messages) and "重新打开" in texts(messages)
+    assert slot_values(events)["rating_case_id"] is None
+    assert slot_values(events)["current_case_id"] == case.id
 
-    said = texts(messages)
-    assert case.id in said and "主管" in said and "重新打开" in said
-    hours = service_levels().first_response_hours
-    assert any(due in said for due in due_texts(before, after, hours)), said
-    assert slot_values(events) == {"rating_case_id": None, "rating": None}
+    said = assert_escalated(case, "reopened_low_rating", [], events, domain, offered=False)
+    assert "主管" in said
+    assert store.get(case.id).status == "escalated"
 
 
 def test_a_good_rating_closes_the_case_with_thanks(store, domain, monkeypatch):

@@ -14,8 +14,14 @@ from typing import Dict, List, Optional
 
 import requests
 
+from bot.console.users import ConsoleUser, hash_password, save_users
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
+# Console users of every test stack: name -> (role, display name, password).
+CONSOLE_USERS = {"xiaomei": ("agent", "小美", "xiaomei-password-1"),
+                 "dawei": ("agent", "大伟", "dawei-password-1"),
+                 "boss": ("supervisor", "王主管", "boss-password-1")}
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 240) -> None:
@@ -59,6 +65,10 @@ class Stack:
                     "FOLLOWUP_DELAY_SECONDS": "3600"}
         for name in ("ORDER_API_URL", "ORDER_API_TOKEN", "ORDER_FIXTURES"):
             self.env.pop(name, None)
+        self.users_file = workdir / "console_users.yml"
+        save_users(self.users_file, {name: ConsoleUser(name, role, display, hash_password(password))
+                                     for name, (role, display, password) in CONSOLE_USERS.items()})
+        self.env["CONSOLE_USERS_FILE"] = str(self.users_file)
 
     def _spawn(self, name: str, args: List[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "a")

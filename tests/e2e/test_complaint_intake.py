@@ -124,22 +124,34 @@ def test_a_safety_hazard_goes_to_a_person_at_once_without_asking_for_photos(stac
     shopper = "demo-ajie"
     replies = stack.say("蓝牙耳机充电的时候冒烟了，还有烧焦的味道！", shopper)
     assert "2小时内联系您" in texts(replies)
-    # The case exists and waits for a person from the first message on.
+    # The case exists and waits for a person from the first message on; the bot asks
+    # nothing more (no photo of a smoking charger) and hands the conversation over.
     case = only_case(stack, shopper)
     assert case["severity"] == 1 and case["needs_human"] is True and case["order_id"] is None
-    assert case["id"] in texts(replies)
-    replies = stack.say(order_of(shopper), shopper)
-    assert "照片" not in texts(replies) and "希望怎么处理" in texts(replies)
+    assert case["status"] == "escalated"
+    assert case["id"] in texts(replies) and "已为您转接人工客服" in texts(replies)
+    assert "照片" not in texts(replies)
+    assert case["compensation"]["offers"] == []  # a person decides, the bot offers nothing
+    # Paused: the bot stays quiet, and what the shopper writes still reaches the transcript.
+    assert stack.say(f"订单号{order_of(shopper)}，快点处理", shopper) == []
+    said = [e.get("text") for e in stack.tracker(shopper)["events"] if e["event"] == "user"]
+    assert f"订单号{order_of(shopper)}，快点处理" in said
+
+
+def test_a_loyal_shoppers_serious_problem_goes_to_a_person_when_the_case_opens(stack):
+    shopper = "demo-lingling"  # high-value loyal (高价值忠诚型)
+    order = order_of(shopper)
+    stack.say(f"订单{order}显示已签收，可是我根本没收到包裹", shopper)
     replies = stack.say("退款", shopper)
-    filled = only_case(stack, shopper)
-    assert filled["id"] == case["id"]
-    assert (filled["order_id"], filled["remedy"]) == (order_of(shopper), "refund")
-    assert "人工客服优先处理" in texts(replies)
-    assert filled["compensation"]["offers"] == []  # a person decides, the bot offers nothing
+    case = only_case(stack, shopper)
+    assert case["severity"] == 2 and case["status"] == "escalated"
+    assert case["needs_human_reason"] == "loyal_severity_2"
+    assert "老顾客" in texts(replies) and case["id"] in texts(replies)
+    assert case["compensation"]["offers"] == []  # a person decides, not the bot
 
 
 def test_a_second_complaint_about_the_same_order_joins_the_open_case(stack):
-    shopper = "demo-lingling"
+    shopper = "demo-haoge"
     order = order_of(shopper)
     stack.say(f"订单{order}显示已签收，可是我根本没收到包裹", shopper)
     stack.say("退款", shopper)

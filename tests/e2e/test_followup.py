@@ -54,6 +54,10 @@ def test_one_followup_after_a_restart_and_a_low_rating_reopens_the_case(stack):
 
     replies = stack.say("1分，很不满意", shopper)
     case = stack.cases(shopper)[0]
-    assert case["status"] == "reopened" and case["needs_human"] is True
+    # Reopened, then straight to a person: the agent queue has it.
+    statuses = [e["data"].get("to") for e in case["events"] if e["kind"] == "status_changed"]
+    assert "reopened" in statuses
+    assert case["status"] == "escalated" and case["needs_human"] is True
     assert case["rating"] == 1 and case["needs_human_reason"] == "reopened_low_rating"
     assert "重新打开" in texts(replies) and "主管" in texts(replies)
+    assert "已为您转接人工客服" in texts(replies)

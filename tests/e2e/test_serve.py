@@ -74,6 +74,6 @@ def test_a_service_that_dies_is_reported_and_the_others_stop(serve):
     console = next(pid for pid, cmd in children(process.pid).items() if "bot.console" in cmd)
     os.kill(console, signal.SIGKILL)
     assert process.wait(timeout=60) != 0
-    assert "case API stopped" in output(log)
+    assert "agent console stopped" in output(log)
     time.sleep(1)
     assert not answering(PORTS["RASA_PORT"]) and not answering(PORTS["ACTIONS_PORT"], "/health")

@@ -21,7 +21,7 @@ def start_actions(policy_dir: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def policy_dir(tmp_path):
-    for name in ("compensation.yml", "severity.yml", "service_levels.yml"):
+    for name in ("compensation.yml", "severity.yml", "service_levels.yml", "handoff.yml"):
         shutil.copy(SHIPPED / name, tmp_path / name)
     return tmp_path
 
@@ -33,6 +33,7 @@ def test_the_shipped_rules_start(policy_dir):
 @pytest.mark.parametrize("name,old,new,named", [
     ("compensation.yml", "coupon_rate: 0.20", "coupon_rate: 2.5", "coupon_rate"),
     ("severity.yml", "quality: 3", "quality: 7", "default_level.quality"),
+    ("handoff.yml", "agents_on_duty: 2", "agents_on_duty: 0", "wait.agents_on_duty"),
 ])
 def test_a_bad_rules_file_stops_the_start_naming_file_key_and_line(policy_dir, name, old, new, named):
     path = policy_dir / name
