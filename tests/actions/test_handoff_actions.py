@@ -12,6 +12,7 @@ from actions import services
 from actions.cases import ActionOpenCase
 from actions.complaints import ActionAcknowledgeComplaint
 from actions.handoff import ActionEscalate, ActionNotUnderstood
+from actions.session import ActionSessionStart
 from bot.cases.sla import service_levels
 from bot.handoff import handoff_rules
 from bot.policy.severity import grade
@@ -283,3 +284,27 @@ def test_an_understood_message_in_between_resets_the_count(domain):
     _, events = run_action(ActionNotUnderstood(), fallback_tracker(history), domain)
 
     assert events == []
+
+
+# --------------------------------------------------------------------------- new session
+
+
+def test_a_new_session_stays_paused_while_an_agent_has_the_conversation(domain):
+    # A shopper waiting for a person writes again after the session expired: Rasa's
+    # reset would un-pause the bot; the session must start paused again.
+    run_action(ActionEscalate(), ask_for_person(REGULAR_SHOPPER), domain)
+    tracker = make_tracker("还在吗", "greet", sender_id=REGULAR_SHOPPER,
+                           slots={"current_case_id": "SH20261201-0001"})
+
+    _, events = run_action(ActionSessionStart(), tracker, domain)
+
+    names = [e["event"] for e in events]
+    assert names[0] == "session_started" and names[-1] == "action"
+    assert "pause" in names
+    assert slot_values(events)["current_case_id"] == "SH20261201-0001"  # carried over
+
+
+def test_a_new_session_without_an_open_handoff_is_not_paused(domain):
+    _, events = run_action(ActionSessionStart(), make_tracker("你好", "greet", sender_id=REGULAR_SHOPPER),
+                           domain)
+    assert "pause" not in [e["event"] for e in events]
