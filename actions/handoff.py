@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import complaint_done, open_case_from_slots
@@ -53,8 +53,10 @@ class ActionEscalate(Action):
         reason = tracker.get_slot("handoff_reason") or "asked_for_person"
         text, events = await asyncio.to_thread(self._escalate, tracker, reason)
         dispatcher.utter_message(text=text)
+        # Paused, nothing predicts the usual action_listen; log it, so what the shopper
+        # writes meanwhile follows a listening bot, as in any other turn.
         return events + [SlotSet(slot, None) for slot in HANDOFF_SLOTS] + [
-            ActiveLoop(None), ConversationPaused()]
+            ActiveLoop(None), ConversationPaused(), ActionExecuted("action_listen")]
 
     def _escalate(self, tracker: Tracker, reason: str):
         events: List[EventType] = []

@@ -34,7 +34,7 @@ from sanic.response import json as sanic_json
 
 from bot.cases.followups import FollowupStore, followup_delay
 from bot.cases.store import REMEDIES, SHANGHAI, CaseStore
-from bot.console.rasa_client import RasaClient, RasaUnavailable, agent_message, resume_event
+from bot.console.rasa_client import RasaClient, RasaUnavailable, agent_message, resume_events
 from bot.console.sessions import ConsoleSession, SessionStore
 from bot.console.transcript import transcript
 from bot.console.users import ConsoleUser, UserDirectory
@@ -541,8 +541,8 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
         handoff_id = handoff.id
         # The bot resumes first: if Rasa is down, the conversation stays with the agent.
         problem = await _send(handoff, [
-            {**agent_message(handoff_rules().say("handed_back"), user.name, user.display)},
-            resume_event()])
+            agent_message(handoff_rules().say("handed_back"), user.name, user.display),
+            *resume_events()])
         if problem:
             return _done(request, handoff_id, error=problem, status=502)
         await _in_thread(queue.hand_back, handoff_id, user.name)

@@ -68,5 +68,10 @@ def agent_message(text: str, agent: str, display: str) -> Dict[str, Any]:
             "metadata": {AGENT_KEY: agent, "agent_display": display}}
 
 
-def resume_event() -> Dict[str, Any]:
-    return {"event": "resume", "timestamp": time.time()}
+def resume_events() -> List[Dict[str, Any]]:
+    """Resume the bot, listening: without the `action_listen` the shopper's next message
+    would follow the last bot action directly, and the dialogue policy would misread it
+    (in Rasa 3.6 it loops on its fallback reply)."""
+    now = time.time()
+    return [{"event": "resume", "timestamp": now},
+            {"event": "action", "name": "action_listen", "timestamp": now}]

@@ -121,8 +121,8 @@ def test_asking_for_a_person_without_a_complaint_queues_the_conversation(store, 
     assert when(handoff.first_response_due) in said
     assert "案件号" not in said and "前面还有" not in said
 
-    assert [e["event"] for e in events[-2:]] == ["active_loop", "pause"]
-    assert events[-2]["name"] is None
+    assert [e["event"] for e in events[-3:]] == ["active_loop", "pause", "action"]
+    assert events[-3]["name"] is None and events[-1]["name"] == "action_listen"
     values = slot_values(events)
     assert "handoff_reason" in values and "handoff_due" in values
     assert handoff_slots(events) == NO_HANDOFF
@@ -151,7 +151,7 @@ def test_asking_for_a_person_mid_form_opens_the_case_with_what_was_told(store, d
                  "severity", "requested_slot"):
         assert values[slot] is None, slot
     assert "order_id" not in values  # the order number is kept for what follows
-    assert [e["event"] for e in events[-2:]] == ["active_loop", "pause"]
+    assert [e["event"] for e in events[-3:]] == ["active_loop", "pause", "action"]
 
 
 def test_asking_again_does_not_queue_the_conversation_twice(domain):
@@ -165,7 +165,7 @@ def test_asking_again_does_not_queue_the_conversation_twice(domain):
     assert ALREADY_QUEUED in said and "预计" not in said
     queue = services.handoff_queue().open_queue()
     assert [h.id for h in queue if h.sender_id == SHOPPER] == [first.id]
-    assert events[-1]["event"] == "pause"
+    assert [e["event"] for e in events[-2:]] == ["pause", "action"]
 
 
 def test_the_reply_counts_the_conversations_ahead_and_the_longer_wait(domain):

@@ -163,8 +163,12 @@ def test_a_shopper_reaches_an_agent_and_back_to_the_bot(handoff_stack, browser, 
     agent.click("#hand-back")
     expect(agent).to_have_url(re.compile(r"/console/queue"))
     bot_says(shopper, "交还|小助手继续")
+    shopper_sends(shopper, "好的谢谢")
+    bot_says(shopper, "不客气|客气啦")
     shopper_sends(shopper, "我的投诉处理到哪了")
     bot_says(shopper, case_id)
+    # One sensible answer per message after the hand-back, no fallback loop.
+    assert shopper.locator("#messages .msg.bot").filter(has_text="没太看明白").count() == 0
 
     case = requests.get(f"{stack.console}/api/cases/{case_id}",
                         headers={"Authorization": f"Bearer {stack.agent_token}"}, timeout=30).json()
