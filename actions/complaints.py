@@ -29,6 +29,8 @@ COMPLAINT_SLOTS = ("description", "photo_evidence", "photos", "photo_missing_rea
                    "order_id_failures")
 SECONDARY_MIN_CONFIDENCE = 0.2
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The live-room channel (bot/channels/liveroom.py): complaints made in public.
+LIVE_ROOM = "liveroom"
 
 
 class ActionAcknowledgeComplaint(Action):
@@ -59,11 +61,11 @@ class ActionAcknowledgeComplaint(Action):
         )
         events: List[EventType] = []
         text = reply.text
-        if severity.needs_human_now:
-            # Safety or a public threat: the case exists and waits for a person now, even
-            # if the shopper never answers another question.
-            case = await asyncio.to_thread(
-                _open_for_human, tracker, category, own_words, severity.public_threat)
+        in_public = tracker.get_latest_input_channel() == LIVE_ROOM
+        if severity.needs_human_now or in_public:
+            # Safety, a public threat, or a complaint made in front of a live room: the
+            # case exists now, even if the shopper never answers another question.
+            case = await asyncio.to_thread(_open_now, tracker, category, own_words, severity)
             text += case_number(case)
             events.append(SlotSet("current_case_id", case.id))
         dispatcher.utter_message(text=text)
@@ -89,15 +91,21 @@ class ActionAcknowledgeComplaint(Action):
         return events + [SlotSet(slot, value) for slot, value in fresh.items()]
 
 
-def _open_for_human(tracker: Tracker, category: str, words: str, public: bool):
+def _open_now(tracker: Tracker, category: str, words: str, severity):
+    """The case at the first message. A safety case waits for a person; a live-room
+    complaint is due for private contact within the public-complaint commitment."""
     now = datetime.now(SHANGHAI)
-    due = due_times(now, 1, needs_human=True, public=public)
+    in_public = tracker.get_latest_input_channel() == LIVE_ROOM
+    needs_human = severity.needs_human_now
+    reason = ("public_threat" if severity.public_threat else "severity_1") if needs_human else None
+    due = due_times(now, severity.level, needs_human=needs_human,
+                    public=in_public or severity.public_threat)
     case, _ = case_store().open_case(
         request_key=request_key(tracker, latest_user_event(tracker)),
         shopper_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "rest",
-        category=category, severity=1, description=words or "（未填写描述）",
+        category=category, severity=severity.level, description=words or "（未填写描述）",
         first_response_due=due.first_response, solution_due=due.solution,
-        needs_human=True, needs_human_reason="public_threat" if public else "severity_1", now=now)
+        needs_human=needs_human, needs_human_reason=reason, now=now)
     return case
 
 

@@ -5,6 +5,7 @@ from typing import Optional
 
 CATEGORIES = ("quality", "logistics", "service", "return", "transaction")
 INTENT_PREFIX = "complain_"
+COMPLAINT_INTENTS = tuple(INTENT_PREFIX + category for category in CATEGORIES)
 
 CATEGORY_NAMES_ZH = {
     "quality": "品质",

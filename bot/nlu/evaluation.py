@@ -88,8 +88,16 @@ class ModelParser:
         self._loop = asyncio.new_event_loop()
         self._agent = Agent.load(str(model_path))
 
+    @property
+    def agent(self):
+        return self._agent
+
+    def run(self, coroutine):
+        """Run one of the agent's coroutines on this parser's event loop."""
+        return self._loop.run_until_complete(coroutine)
+
     def parse(self, text: str) -> dict:
-        return self._loop.run_until_complete(self._agent.parse_message(text))
+        return self.run(self._agent.parse_message(text))
 
     def intents(self, texts: Iterable[str]) -> List[str]:
         return [self.parse(t)["intent"]["name"] for t in texts]
