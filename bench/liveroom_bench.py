@@ -11,7 +11,6 @@ private conversation). Redeliveries are removed first, as the connector does.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import time

@@ -36,7 +36,6 @@ from bot.cases.store import (
     SHANGHAI,
     CaseNotFound,
     CaseStore,
-    CaseStoreError,
     _aware,
     _iso,
     _local,

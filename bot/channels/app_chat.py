@@ -40,9 +40,6 @@ logger = logging.getLogger(__name__)
 FILES = Path(__file__).resolve().parent / "app_chat_files"
 STATIC = {"chat.js": "text/javascript", "chat.css": "text/css",
           "socket.io.min.js": "text/javascript"}
-PHOTO_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|jpeg|png|webp|gif)$")
-PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
-               "webp": "image/webp", "gif": "image/gif"}
 # The upload's body limit: the photo limit plus room for the multipart envelope.
 MAX_UPLOAD_BYTES = 11 * 1024 * 1024
 SESSION_ID = re.compile(r"^[\w\-.@:]{1,%d}$" % MAX_SENDER_CHARS)
@@ -145,11 +142,10 @@ class AppChatInput(SocketIOInput):
         async def photo(request: Request, filename: str) -> HTTPResponse:
             # The shopper's own upload, shown in their chat. Names are sha256 digests:
             # only someone who has the picture can name it.
-            match = PHOTO_NAME.match(filename)
-            path = self.media.root / filename[:2] / filename if match else None
-            if path is None or not path.is_file():
+            path = self.media.path_of(filename)
+            if path is None:
                 return response.json({"error": "图片不存在"}, status=404)
-            return await response.file(path, mime_type=PHOTO_TYPES[match.group(1)],
+            return await response.file(path, mime_type=self.media.mime_type(filename),
                                        headers={"X-Content-Type-Options": "nosniff"})
 
         return webhook

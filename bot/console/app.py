@@ -38,6 +38,7 @@ from bot.console.rasa_client import RasaClient, RasaUnavailable, agent_message, 
 from bot.console.sessions import ConsoleSession, SessionStore
 from bot.console.transcript import transcript
 from bot.console.users import ConsoleUser, UserDirectory
+from bot.media import MediaStore
 from bot.handoff import HandoffConflict, HandoffNotFound, HandoffQueue, handoff_rules
 from bot.orders import OrderBook, OrderServiceUnavailable
 
@@ -48,11 +49,6 @@ SESSION_COOKIE = "shouhou_session"
 LOGIN_CSRF_COOKIE = "shouhou_login_csrf"
 MACHINE_PREFIXES = ("/api/", "/media/")
 PAGE_PREFIX = "/console/"
-# The stored name of a photo: its sha256 and an image extension. Anything else, and in
-# particular anything with a slash or dots in the stem, is not a photo we stored.
-MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.(jpg|jpeg|png|webp|gif)$")
-MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
-               "webp": "image/webp", "gif": "image/gif"}
 CASE_ID = re.compile(r"^SH\d{8}-\d{4,}$")
 MAX_REPLY_CHARS = 2000
 LIVE_POLL_SECONDS = 1.0
@@ -75,7 +71,7 @@ T = TypeVar("T")
 
 
 def _json(body: Any, status: int = 200) -> HTTPResponse:
-    # Chinese stays readable in the payload instead of \\uXXXX escapes.
+    # Chinese stays readable in the payload instead of \u escapes.
     return sanic_json(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
 
 
@@ -122,7 +118,7 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
     if not token:
         raise ValueError("the console needs a non-empty API token")
     expected = token.encode("utf-8")
-    media_root = Path(media_root).resolve() if media_root is not None else None
+    media = MediaStore(Path(media_root)) if media_root is not None else None
 
     app = Sanic(f"shouhou_console_{next(_app_numbers)}_{uuid.uuid4().hex[:8]}",
                 configure_logging=False)
@@ -568,15 +564,12 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
         return _json(await _in_thread(case_json, case))
 
     @app.get("/media/<filename:str>")
-    async def media(request: Request, filename: str) -> HTTPResponse:
-        match = MEDIA_NAME.match(filename)
-        if media_root is None or match is None:
+    async def photo(request: Request, filename: str) -> HTTPResponse:
+        # Only names the store itself produces resolve: no traversal out of it.
+        path = media.path_of(filename) if media is not None else None
+        if path is None:
             return _error(404, "图片不存在")
-        path = (media_root / filename[:2] / filename).resolve()
-        # The name pattern already rules out traversal; this keeps it so if it changes.
-        if media_root not in path.parents or not path.is_file():
-            return _error(404, "图片不存在")
-        return await file(path, mime_type=MEDIA_TYPES[match.group(2)],
+        return await file(path, mime_type=media.mime_type(filename),
                           headers={"X-Content-Type-Options": "nosniff",
                                    "Cache-Control": "private, max-age=3600"})
 

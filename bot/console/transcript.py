@@ -2,14 +2,12 @@
 and agent messages (marked), photos, and when the bot paused and resumed."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
 from bot.cases.store import SHANGHAI
+from bot.media.store import stored_name
 
-# A photo the app chat stored: `media:<sha256>.<ext>` (bot/channels/app_chat.py).
-STORED_PHOTO = re.compile(r"^media:([0-9a-f]{64}\.(?:jpg|jpeg|png|webp|gif))$")
 AGENT_KEY = "agent"
 
 
@@ -25,9 +23,9 @@ def _photos(metadata: Any) -> List[Dict[str, Any]]:
     for attachment in attachments if isinstance(attachments, list) else []:
         if not isinstance(attachment, dict) or attachment.get("type") != "image":
             continue
-        match = STORED_PHOTO.match(str(attachment.get("url") or ""))
-        # Photos sent as links or inline data are on the case once the bot stored them.
-        photos.append({"filename": match.group(1)} if match else {"filename": None})
+        # Photos sent as links or inline data are on the case once the bot stored them;
+        # the app chat's uploads (`media:<name>`) can be shown right here.
+        photos.append({"filename": stored_name(attachment.get("url"))})
     return photos
 
 

@@ -166,7 +166,7 @@ class HandoffQueue:
                 if row.case_id is None and case_id is not None:
                     row.case_id = case_id
                 if priority < row.priority:
-                    row.priority, row.severity, row.reason = priority, severity, reason
+                    row.priority, row.severity, row.tier, row.reason = priority, severity, tier, reason
             if row.case_id is not None:
                 self._mark_case(session, row, reason, now)
             return _snapshot(row), created

@@ -47,6 +47,9 @@ EXTENSIONS: Dict[str, str] = {
     "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
     "HEIF": "heic",
 }
+# The content type a stored file is served with.
+MIME_TYPES: Dict[str, str] = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+                              "gif": "image/gif", "bmp": "image/bmp", "heic": "image/heic"}
 _DECODERS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF")
 _FILENAME = re.compile(r"[0-9a-f]{64}\.(?:%s)" % "|".join(sorted(set(EXTENSIONS.values()))))
 # ISO-BMFF brands of HEIF/HEIC/AVIF pictures, to tell an iPhone user why their photo
@@ -246,12 +249,10 @@ class MediaStore:
     def _read_stored(self, filename: str) -> bytes:
         """A photo already in this store (uploaded through the app chat): checked again
         like any other, so a reference can never smuggle in something else."""
-        if not _FILENAME.fullmatch(filename):
-            raise PhotoRejected("bad_url", detail="not a stored photo name")
-        try:
-            return self._location(filename).read_bytes()
-        except FileNotFoundError as error:
-            raise PhotoRejected("fetch_failed", detail="stored photo not found") from error
+        path = self.path_of(filename)
+        if path is None:
+            raise PhotoRejected("fetch_failed", detail="no stored photo of that name")
+        return path.read_bytes()
 
     def stored_reference(self, photo: "StoredPhoto") -> str:
         """How an attachment points at a photo already in the store: `media:<name>`."""
@@ -324,6 +325,10 @@ class MediaStore:
             raise PhotoRejected("fetch_failed", detail=type(error).__name__) from error
 
     # -- reading back -------------------------------------------------------------------
+    @staticmethod
+    def mime_type(filename: str) -> str:
+        return MIME_TYPES.get(filename.rsplit(".", 1)[-1], "application/octet-stream")
+
     def path_of(self, filename: str) -> Optional[Path]:
         """The stored file called `filename`, or None.
 
@@ -334,6 +339,15 @@ class MediaStore:
             return None
         path = self._location(filename)
         return path if path.is_file() else None
+
+
+def stored_name(url: object) -> Optional[str]:
+    """The file name in an attachment URL `media:<sha256>.<ext>` (a photo already in a
+    store), or None for any other URL."""
+    if not isinstance(url, str) or not url.startswith(STORED_SCHEME + ":"):
+        return None
+    name = url[len(STORED_SCHEME) + 1:]
+    return name if _FILENAME.fullmatch(name) else None
 
 
 def media_store_from_env(env: Mapping = os.environ) -> MediaStore:
