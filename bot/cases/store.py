@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ _EVENT_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Concurrent writers can pick the same next number; the loser retries with a fresh one.
 _MAX_OPEN_ATTEMPTS = 30
 _MAX_WRITE_ATTEMPTS = 20
+_WAL_ATTEMPTS = 100
 _RETRYABLE = ("locked", "deadlock", "could not serialize")
 T = TypeVar("T")
 # Namespace of PostgreSQL advisory locks taken by this module (an arbitrary constant).
@@ -315,8 +317,17 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         if not in_memory:
-            # Readers (the console) then never wait for the bot's writes.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # Readers (the console) then never wait for the bot's writes. Switching a
+            # fresh file to WAL needs it alone, and SQLite answers "locked" at once
+            # (no busy wait) when several processes open it together: try again.
+            for attempt in range(_WAL_ATTEMPTS):
+                try:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error).lower() or attempt == _WAL_ATTEMPTS - 1:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.1))
         cursor.close()
 
     @event.listens_for(engine, "begin")

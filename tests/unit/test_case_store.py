@@ -262,7 +262,7 @@ def test_concurrent_writers_get_distinct_ids(db_url):
     def writer(n):
         try:
             with CaseStore(db_url) as own_store:
-                barrier.wait()
+                barrier.wait(timeout=60)  # a thread that failed breaks it for all
                 for i in range(per_thread):
                     case, created = own_store.open_case(**complaint(shopper_id=f"s{n}-{i}"))
                     results.append((case.id, created))
