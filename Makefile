@@ -10,7 +10,7 @@ RASA   := $(VENV)/bin/rasa
 MODEL  := models/assistant.tar.gz
 # The model depends on everything it is trained from, including the NLU components
 # (not the recorded live-room stream in data/liveroom, which is for replays and benches).
-MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f ! -name '*.pyc' ! -name evaluation.py ! -path '*/__pycache__/*' ! -path 'data/liveroom/*' 2>/dev/null)
+MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f ! -name '*.pyc' ! -name evaluation.py ! -name shop_tokens.py ! -path '*/__pycache__/*' ! -path 'data/liveroom/*' 2>/dev/null)
 
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -80,6 +80,7 @@ test-unit: $(VENV)/.installed services
 bench: $(MODEL)
 	$(PY) -m bench.nlu_bench
 	$(PY) -m bench.liveroom_bench
+	$(PY) -m bench.liveroom_latency
 
 clean:
 	rm -rf models results var .pytest_cache

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.channels.liveroom import parse_batch
 from bot.liveroom.screen import Screen, linear_model_from_archive
 from bot.liveroom.triage import PRIVATE_INTENTS, LiveRoomRules, liveroom_rules
 from bot.nlu.evaluation import ModelParser
@@ -45,12 +46,10 @@ def cascade(parser: ModelParser, screen: Screen, rules: LiveRoomRules,
     start = time.perf_counter()
     for offset in range(0, len(texts), BATCH):
         batch = texts[offset:offset + BATCH]
-        for text, score in zip(batch, screen.scores(batch)):
-            if score < rules.screen_threshold:
-                decided.append(False)
-                continue
-            parsed += 1
-            decided.append(rules.decide(parser.parse(text)) is not None)
+        candidates = [i for i, s in enumerate(screen.scores(batch)) if s >= rules.screen_threshold]
+        parses = dict(zip(candidates, parse_batch(parser.agent, [batch[i] for i in candidates])))
+        parsed += len(candidates)
+        decided.extend(i in parses and rules.decide(parses[i]) is not None for i in range(len(batch)))
     return decided, time.perf_counter() - start, parsed
 
 

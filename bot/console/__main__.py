@@ -7,7 +7,10 @@ Settings come from the environment, read once here:
   DATABASE_URL     the case database (default: SQLite file var/cases.db)
   MEDIA_DIR        where case photos are stored (default: var/media)
   CONSOLE_USERS_FILE  agents, supervisors and trainers (default: var/console_users.yml;
-                   created with two demo users when missing, see bot/console/users.py)
+                   created with three demo users when missing, see bot/console/users.py)
+  TRAINER_DIR      where the Training page reads clusters.json and gate_report.json
+                   (default var/trainer)
+  TRAINER_PROJECT_DIR  the assistant's files the Training page writes into (default: here)
   CONSOLE_SECURE_COOKIES  1 behind HTTPS: session cookies are then sent over HTTPS only
   RASA_URL, RASA_AUTH_TOKEN  the Rasa server's HTTP API, for transcripts and agent replies
 """
@@ -25,6 +28,7 @@ from bot.console.app import create_app
 from bot.console.rasa_client import RasaClient
 from bot.console.users import UserDirectory, ensure_users_file, users_file
 from bot.orders import order_book_from_env
+from bot.trainer.review import Project
 
 DEV_TOKEN = "dev-agent-token"
 logger = logging.getLogger("bot.console")
@@ -42,6 +46,8 @@ class ConsoleSettings:
     secure_cookies: bool
     rasa_url: str
     rasa_token: str
+    trainer_dir: Path
+    training_root: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ConsoleSettings":
@@ -61,6 +67,8 @@ class ConsoleSettings:
             secure_cookies=environ.get("CONSOLE_SECURE_COOKIES", "").strip() in ("1", "true", "yes"),
             rasa_url=environ.get("RASA_URL", "").strip() or "http://localhost:5005",
             rasa_token=environ.get("RASA_AUTH_TOKEN", "").strip(),
+            trainer_dir=Path(environ.get("TRAINER_DIR", "").strip() or PROJECT_ROOT / "var" / "trainer"),
+            training_root=Path(environ.get("TRAINER_PROJECT_DIR", "").strip() or PROJECT_ROOT),
         )
 
 
@@ -76,7 +84,7 @@ def main(environ: Optional[Mapping[str, str]] = None) -> int:
                        "Never run a production console without setting AGENT_API_TOKEN.", DEV_TOKEN)
     first_login = ensure_users_file(settings.users_file)
     if first_login is not None:
-        logger.warning("created %s with the demo users 'agent' and 'supervisor'; their passwords "
+        logger.warning("created %s with the demo users 'agent', 'supervisor' and 'trainer'; their passwords "
                        "are in %s", settings.users_file, first_login)
     if not settings.rasa_token:
         logger.warning("RASA_AUTH_TOKEN is not set: the console cannot read transcripts or "
@@ -85,7 +93,8 @@ def main(environ: Optional[Mapping[str, str]] = None) -> int:
     app = create_app(store, settings.token, media_root=settings.media_dir,
                      users=UserDirectory(settings.users_file),
                      rasa=RasaClient(settings.rasa_url, settings.rasa_token) if settings.rasa_token else None,
-                     orders=order_book_from_env(), secure_cookies=settings.secure_cookies)
+                     orders=order_book_from_env(), secure_cookies=settings.secure_cookies,
+                     training_project=Project(settings.training_root), trainer_dir=settings.trainer_dir)
     app.config.MOTD = False
     logger.info("agent console on http://%s:%d (cases: %r, photos: %s)",
                 settings.host, settings.port, store, settings.media_dir)

@@ -36,11 +36,13 @@ from bot.cases.followups import FollowupStore, followup_delay
 from bot.cases.store import REMEDIES, SHANGHAI, CaseStore
 from bot.console.rasa_client import RasaClient, RasaUnavailable, agent_message, resume_events
 from bot.console.sessions import ConsoleSession, SessionStore
+from bot.console import training
 from bot.console.transcript import transcript
 from bot.console.users import ConsoleUser, UserDirectory
 from bot.media import MediaStore
 from bot.handoff import HandoffConflict, HandoffNotFound, HandoffQueue, handoff_rules
 from bot.orders import OrderBook, OrderServiceUnavailable
+from bot.trainer.review import Project
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +110,13 @@ def _wants_json(request: Request) -> bool:
 def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, *,
                users: Optional[UserDirectory] = None, rasa: Optional[RasaClient] = None,
                orders: Optional[OrderBook] = None, secure_cookies: bool = False,
-               sessions: Optional[SessionStore] = None) -> Sanic:
+               sessions: Optional[SessionStore] = None, training_project: Optional[Project] = None,
+               trainer_dir: Optional[Path] = None) -> Sanic:
     """A console app over `store`, accepting `token` as the machines' bearer token.
 
     `users` enables log-in (without it only the bearer-token API works); `rasa` is how
-    agent replies reach the shopper and the transcript is read. Each call makes a
+    agent replies reach the shopper and the transcript is read. The Training page writes
+    into `training_project` (the assistant's files) from the clusters in `trainer_dir`. Each call makes a
     separately named app, as Sanic 21.12 keeps a registry of apps by name.
     """
     if not token:
@@ -212,8 +216,9 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
     # -- log-in
 
     def _safe_next(value: Optional[str]) -> str:
-        # Only a path on this console: never an absolute URL to elsewhere.
-        return value if value and value.startswith(PAGE_PREFIX) and "//" not in value else "/console/queue"
+        # Only a path on this console: never an absolute URL to elsewhere. Without one,
+        # the home page, which sends each role to its own start page.
+        return value if value and value.startswith(PAGE_PREFIX) and "//" not in value else "/"
 
     @app.get("/login")
     async def login_page(request: Request) -> HTTPResponse:
@@ -268,7 +273,8 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
 
     @app.get("/")
     async def home(request: Request) -> HTTPResponse:
-        return redirect("/console/queue")
+        user = request.ctx.user
+        return redirect("/console/training" if user and user.role == "trainer" else "/console/queue")
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
@@ -572,6 +578,10 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
         return await file(path, mime_type=media.mime_type(filename),
                           headers={"X-Content-Type-Options": "nosniff",
                                    "Cache-Control": "private, max-age=3600"})
+
+    project = training_project or Project()
+    training.register(app, render, _in_thread, _forbidden, project,
+                      trainer_dir or training.trainer_dir_from(None, project.root))
 
     @app.exception(Exception)
     async def as_json(request: Request, error: Exception) -> HTTPResponse:

@@ -120,16 +120,14 @@ def save_users(path: Path, users: Mapping[str, ConsoleUser]) -> None:
 
 
 def ensure_users_file(path: Path) -> Optional[Path]:
-    """Create a users file with a demo agent and supervisor when there is none. Returns
-    the file holding their first passwords, or None when the users file existed."""
+    """Create a users file with a demo agent, supervisor and trainer when there is none.
+    Returns the file holding their first passwords, or None when the users file existed."""
     if path.exists():
         return None
-    passwords = {"agent": secrets.token_urlsafe(9), "supervisor": secrets.token_urlsafe(9)}
-    users = {
-        "agent": ConsoleUser("agent", "agent", "小美", hash_password(passwords["agent"])),
-        "supervisor": ConsoleUser("supervisor", "supervisor", "王主管",
-                                  hash_password(passwords["supervisor"])),
-    }
+    demo = {"agent": ("agent", "小美"), "supervisor": ("supervisor", "王主管"), "trainer": ("trainer", "李训练师")}
+    passwords = {name: secrets.token_urlsafe(9) for name in demo}
+    users = {name: ConsoleUser(name, role, display, hash_password(passwords[name]))
+             for name, (role, display) in demo.items()}
     save_users(path, users)
     first_login = path.parent / FIRST_LOGIN_FILE_NAME
     first_login.write_text("".join(f"{name} {password}\n" for name, password in passwords.items()),

@@ -12,27 +12,10 @@ import tarfile
 from pathlib import Path
 from typing import Iterable, List, Sequence
 
-import jieba
 import joblib
 
 from bot.nlu.linear_intent import MODEL_FILE, LinearModel
-from bot.nlu.text_normalizer import normalize_text
-
-DICTIONARY = Path(__file__).resolve().parents[1] / "nlu" / "dictionary"
-_dictionary_loaded = False
-
-
-def _load_dictionary() -> None:
-    # The pipeline's tokenizer loads the shop dictionary into jieba's default instance.
-    global _dictionary_loaded
-    if not _dictionary_loaded:
-        for path in sorted(DICTIONARY.glob("*.txt")):
-            jieba.load_userdict(str(path))
-        _dictionary_loaded = True
-
-
-def tokens(text: str) -> List[str]:
-    return [t.lower() for t in jieba.lcut(normalize_text(text)) if t.strip()]
+from bot.nlu.shop_tokens import load_shop_dictionary, tokens
 
 
 def linear_model_from_archive(archive: Path) -> LinearModel:
@@ -48,7 +31,7 @@ def linear_model_from_archive(archive: Path) -> LinearModel:
 
 class Screen:
     def __init__(self, model: LinearModel, intents: Iterable[str]) -> None:
-        _load_dictionary()
+        load_shop_dictionary()
         self.model = model
         self.intents = tuple(intents)
 

@@ -15,6 +15,9 @@ from bot.policy.policy_yaml import PolicyFile
 LIVEROOM_FILE = "liveroom.yml"
 REQUEST_HUMAN = "request_human"
 PRIVATE_INTENTS = (*COMPLAINT_INTENTS, REQUEST_HUMAN)
+# What the FallbackClassifier puts first when no intent is sure; the ranking under it
+# still holds the model's guesses.
+FALLBACK_INTENT = "nlu_fallback"
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,23 @@ class LiveRoomRules:
     batch_size: int
 
     def decide(self, parse: Mapping[str, Any]) -> Optional[str]:
-        """The intent that opens a private conversation, or None for chatter."""
-        intent = parse.get("intent") or {}
-        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        if name in PRIVATE_INTENTS and confidence >= self.min_confidence:
-            return name
-        return None
+        """The intent that opens a private conversation, or None for chatter.
+
+        The question here is only "private or not", so when the two likeliest intents
+        are both private their confidences count together: a comment split between two
+        complaint categories (买一送一只收到一个: transaction or logistics?) is still a
+        complaint. Only the top two: summed over the whole ranking, the small shares of
+        six private intents would add up on plain chatter (held-out live-room comments:
+        recall .966 with 1.6% of chatter answered, against .946 for the top intent alone
+        and 1.9% for the whole ranking). The likeliest private intent starts the
+        conversation."""
+        ranking = [r for r in (parse.get("intent_ranking") or [parse.get("intent") or {}])
+                   if r.get("name") != FALLBACK_INTENT][:2]
+        private = [r for r in ranking if r.get("name") in PRIVATE_INTENTS]
+        share = sum(float(r.get("confidence") or 0.0) for r in private)
+        if not private or share < self.min_confidence:
+            return None
+        return private[0]["name"]
 
 
 def load_liveroom_rules(path: Union[str, "os.PathLike[str]", None] = None) -> LiveRoomRules:

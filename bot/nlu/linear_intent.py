@@ -3,7 +3,7 @@
 DIET fits the wording of the training data closely; shoppers' real reviews are longer
 and wander (make bench: on real shopper texts a plain TF-IDF + logistic regression beat
 DIET alone). A linear model over the same evidence generalises differently, so the
-average of the two is steadier than either. Runs after DIETClassifier and rewrites the
+average of the two is steadier than either. Runs after DIET (BatchDIETClassifier) and rewrites the
 intent and its ranking; the FallbackClassifier after it judges the blended confidence.
 """
 from __future__ import annotations
@@ -59,9 +59,18 @@ class LinearModel:
 
     def fit(self, token_lists: List[List[str]], intents: List[str]) -> "LinearModel":
         self.classifier.fit(self._features(token_lists, fit=True), intents)
+        self._column_major()
         return self
 
+    def _column_major(self) -> None:
+        # predict_proba multiplies the sparse features by coef_.T; scipy copies a
+        # non-contiguous dense operand on every call (a few ms for one message), so keep
+        # coef_ column-major and its transpose contiguous.
+        if not self.classifier.coef_.flags.f_contiguous:
+            self.classifier.coef_ = np.asfortranarray(self.classifier.coef_)
+
     def probabilities(self, token_lists: List[List[str]]) -> List[Dict[str, float]]:
+        self._column_major()  # models pickled before this was done at fit time
         scores = self.classifier.predict_proba(self._features(token_lists))
         return [dict(zip(self.classifier.classes_, row)) for row in scores]
 

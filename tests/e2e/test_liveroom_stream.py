@@ -1,7 +1,8 @@
 """The live-room connector against the running stack: a short recorded stream is
 replayed with the replay tool; exactly the complaint comments get a masked public reply
 (posted to the platform's reply API, here a local server) and a private conversation
-with a case in progress; chatter, redeliveries and a flooding user's excess get nothing.
+with a case in progress; chatter and redeliveries get nothing, a user flooding the
+model is rate-limited, and a fan who floods the room with chatter is still heard.
 Bad signatures, malformed events and a full queue are refused."""
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ COMPLAINTS = {  # user -> comment
     f"lr-{RUN}-b": "家人们 我的货五天了还没发货，物流一直不更新😡 电话13812345678",
     f"lr-{RUN}-c": "退货退款申请了一周了没人处理，订单号4883690060267735468",
 }
+FLOODER_COMPLAINT = "主播 我买的炒锅收到就漏水 根本没法用😭"
 CHATTER = ["主播好", "666666", "扣1", "求链接", "这个裙子有M码吗", "😍😍😍", "主播好漂亮",
            "福袋什么时候开", "已下单 等发货哦", "上次买的很好 没有质量问题"]
 
@@ -132,10 +134,19 @@ def test_replaying_a_stream_answers_exactly_the_complaints(live_stack, tmp_path,
         n += 1
         stream.append(event(n, user, complaint))
         stream.append(dict(stream[-1]))  # the platform delivers it twice
+    # A fan who floods the room with chatter and then complains is still heard: the rate
+    # limit counts only what reaches the full model.
     flooder = f"lr-{RUN}-flood"
     for k in range(12):
         n += 1
         stream.append(event(n, flooder, f"冲冲冲{k}"))
+    n += 1
+    stream.append(event(n, flooder, FLOODER_COMPLAINT))
+    # A user who posts complaint after complaint gets the full model 5 times a minute.
+    spammer = f"lr-{RUN}-spam"
+    for k in range(8):
+        n += 1
+        stream.append(event(n, spammer, f"客服呢 我的订单{k}号一直不发货 人呢😡"))
     path = tmp_path / "stream.jsonl"
     path.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in stream), encoding="utf-8")
 
@@ -143,14 +154,19 @@ def test_replaying_a_stream_answers_exactly_the_complaints(live_stack, tmp_path,
     Platform.received["/reply"].clear()
     assert liveroom_tool(["replay", str(path), "--rate", "100", "--url", webhook(live_stack)]) == 0
     totals = json.loads(capsys.readouterr().out)
-    assert totals["duplicates"] == 3 and totals["rate_limited"] == 12 - 5
+    assert totals["duplicates"] == 3
     health = wait_until_triaged(live_stack)
     assert health["counters"]["screened_out"] > 0  # chatter stopped at the fast screen
+    assert health["counters"]["rate_limited"] == 8 - 5
 
     replies = Platform.received["/reply"]
-    complaint_ids = {c["message_id"] for c in stream if c["user_id"] in COMPLAINTS}
-    assert {r["body"]["reply_to"] for r in replies} == complaint_ids
-    assert len(replies) == len(complaint_ids)  # once each, redelivery or not
+    spam_ids = {c["message_id"] for c in stream if c["user_id"] == spammer}
+    complaint_ids = {c["message_id"] for c in stream if c["user_id"] in COMPLAINTS
+                     or c["text"] == FLOODER_COMPLAINT}
+    answered = [r["body"]["reply_to"] for r in replies]
+    assert set(answered) - spam_ids == complaint_ids
+    assert len(set(answered) & spam_ids) <= 5
+    assert len(answered) == len(set(answered))  # once each, redelivery or not
     for reply in replies:
         assert reply["signed"] and reply["body"]["room_id"] == "room-8848"
         assert re.fullmatch(r"@.+ 已私信您，请查看消息", reply["body"]["text"])
@@ -162,7 +178,8 @@ def test_replaying_a_stream_answers_exactly_the_complaints(live_stack, tmp_path,
         assert cases[0]["description"] == complaint and cases[0]["status"] == "open"
         dms = [d["body"] for d in Platform.received["/dm"] if d["body"]["user_id"] == user]
         assert dms and cases[0]["id"] in " ".join(d["text"] for d in dms)
-    for fan in {c["user_id"] for c in stream if c["user_id"] not in COMPLAINTS}:
+    assert len(live_stack.cases(flooder)) == 1
+    for fan in {c["user_id"] for c in stream if c["user_id"] not in COMPLAINTS} - {flooder, spammer}:
         assert live_stack.cases(fan) == []
         events = live_stack.tracker(fan).get("events") or []
         assert not [e for e in events if e["event"] == "user"], fan

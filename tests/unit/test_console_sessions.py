@@ -169,7 +169,7 @@ def first_passwords(first_login) -> dict:
     return dict(line.split(" ", 1) for line in first_login.read_text(encoding="utf-8").splitlines())
 
 
-def test_a_missing_users_file_is_created_with_an_agent_and_a_supervisor(tmp_path):
+def test_a_missing_users_file_is_created_with_an_agent_a_supervisor_and_a_trainer(tmp_path):
     path = tmp_path / "console_users.yml"
 
     first_login = ensure_users_file(path)
@@ -178,10 +178,11 @@ def test_a_missing_users_file_is_created_with_an_agent_and_a_supervisor(tmp_path
     assert stat.S_IMODE(os.stat(first_login).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     passwords = first_passwords(first_login)
-    assert set(passwords) == {"agent", "supervisor"}
+    assert set(passwords) == {"agent", "supervisor", "trainer"}
     directory = UserDirectory(path)
     assert directory.authenticate("agent", passwords["agent"]).role == "agent"
     assert directory.authenticate("supervisor", passwords["supervisor"]).role == "supervisor"
+    assert directory.authenticate("trainer", passwords["trainer"]).role == "trainer"
     assert directory.authenticate("agent", passwords["supervisor"]) is None
     assert directory.authenticate("nobody", passwords["agent"]) is None
 

@@ -157,6 +157,26 @@ def test_only_complaints_and_requests_for_a_person_above_the_confidence_go_priva
         assert rules.decide({"intent": {"name": chatter_intent, "confidence": 0.99}}) is None
 
 
+def ranked(*pairs):
+    ranking = [{"name": n, "confidence": c} for n, c in pairs]
+    return {"intent": ranking[0], "intent_ranking": ranking}
+
+
+def test_a_complaint_split_between_two_categories_still_goes_private_as_the_likelier():
+    rules = liveroom_rules()
+    split = ranked(("complain_logistics", 0.35), ("complain_transaction", 0.3), ("praise", 0.2))
+    assert rules.decide(split) == "complain_logistics"
+    # Below the fallback threshold the pipeline names nlu_fallback first; the ranking decides.
+    fallback = ranked(("nlu_fallback", 0.4), ("complain_quality", 0.33), ("complain_return", 0.2))
+    assert rules.decide(fallback) == "complain_quality"
+    chatter = ranked(("out_of_scope", 0.6), ("complain_return", 0.25), ("complain_quality", 0.1))
+    assert rules.decide(chatter) is None
+    # Small shares further down do not add up to a complaint.
+    tail = ranked(("out_of_scope", 0.4), ("complain_return", 0.3), *[(i, 0.05) for i in (
+        "complain_quality", "complain_logistics", "complain_service", "request_human")])
+    assert rules.decide(tail) is None
+
+
 @pytest.mark.parametrize("old, new, named", [
     ("min_confidence: 0.5", "min_confidence: 5", "triage.min_confidence"),
     ('public_reply: "@{nickname} 已私信您，请查看消息"', 'public_reply: "已私信您"', "public_reply"),
