@@ -37,7 +37,7 @@ from bot.trainer.rules import TrainerRules, load_trainer_rules
 
 FALLBACK_INTENT = "nlu_fallback"
 # In this order in every message's "reasons".
-REASONS = ("fallback", "low_confidence", "before_escalation", "corrected")
+REASONS = ("fallback", "low_confidence", "before_escalation", "corrected", "keyword")
 DEFAULT_TRAINING = Path(__file__).resolve().parents[2] / "data" / "nlu"
 DEFAULT_OUT = Path("var") / "trainer" / "clusters.json"
 TOP_TERMS = 8
@@ -134,10 +134,14 @@ def _same_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def select_candidates(records: Iterable[Mapping[str, Any]], rules: TrainerRules) -> List[Candidate]:
-    """Messages worth a trainer's look, identical texts merged (with a count)."""
+def select_candidates(records: Iterable[Mapping[str, Any]], rules: TrainerRules,
+                      keywords: Sequence[str] = ()) -> List[Candidate]:
+    """Messages worth a trainer's look, identical texts merged (with a count). `keywords`:
+    a trainer chasing a topic the model answers confidently but wrongly (价保 read as a
+    transaction complaint) also gets every message that mentions one of them."""
     records = list(records)
     phrases = [normalize_text(p) for p in rules.correction_phrases]
+    terms = [normalize_text(k) for k in keywords if k.strip()]
 
     def is_correction(record: Mapping[str, Any]) -> bool:
         if _is_payload(record):
@@ -170,6 +174,7 @@ def select_candidates(records: Iterable[Mapping[str, Any]], rules: TrainerRules)
             "low_confidence": confidence is not None and confidence < rules.low_confidence,
             "before_escalation": bool(record.get("escalated_next")),
             "corrected": index in corrected,
+            "keyword": bool(terms) and any(t in normalize_text(text) for t in terms),
         }
         if not any(reasons.values()):
             continue
@@ -322,10 +327,11 @@ def _intent_centroids(vectors: sparse.csr_matrix, labels: Sequence[str]) -> Tupl
 
 
 def mine(records: Iterable[Mapping[str, Any]], training_examples: Iterable[Any], rules: TrainerRules,
-         *, source: Optional[PathLike] = None, progress: bool = True) -> Dict[str, Any]:
+         *, source: Optional[PathLike] = None, progress: bool = True,
+         keywords: Sequence[str] = ()) -> Dict[str, Any]:
     """Candidates from `records`, clustered; `training_examples` (objects with .text and
     .label) give each cluster its nearest existing intent. The JSON-ready result."""
-    candidates = select_candidates(records, rules)
+    candidates = select_candidates(records, rules, keywords)
     training = [(e.text, e.label) for e in training_examples if e.text and e.label]
     clusters: List[Tuple[List[Candidate], Dict[str, Any]]] = []
     singles: List[Candidate] = []
@@ -480,6 +486,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help=f"clusters JSON to write (default {DEFAULT_OUT})")
     parser.add_argument("--training", default=str(DEFAULT_TRAINING),
                         help="Rasa NLU YAML file or folder of the existing intents (default data/nlu)")
+    parser.add_argument("--include", default="", metavar="WORD[,WORD…]",
+                        help="also take every message mentioning one of these words (e.g. 价保,差价)")
     return parser
 
 
@@ -503,7 +511,8 @@ def cli(argv: List[str]) -> int:
     except Exception as error:  # Rasa's loaders raise many kinds; all mean "fix this file"
         print(f"error: {training_path}: cannot read the training data ({error})", file=sys.stderr)
         return 2
-    result = mine(records, training, rules, source=arguments.export)
+    keywords = [k.strip() for k in arguments.include.split(",") if k.strip()]
+    result = mine(records, training, rules, source=arguments.export, keywords=keywords)
     try:
         save(result, arguments.out)
     except OSError as error:

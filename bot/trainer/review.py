@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -71,7 +71,9 @@ class Project:
 
 @dataclass(frozen=True)
 class Decision:
-    cluster: int
+    # One cluster, or several of one topic (mining splits free rewordings) that become
+    # one set of examples.
+    cluster: Union[int, Tuple[int, ...]]
     intent: str
     new_intent: bool = False
     response: Optional[str] = None
@@ -79,6 +81,10 @@ class Decision:
     edits: Mapping[str, str] = field(default_factory=dict)
     hold_out: bool = True
     by: str = "trainer"
+
+    @property
+    def cluster_ids(self) -> Tuple[int, ...]:
+        return self.cluster if isinstance(self.cluster, tuple) else (self.cluster,)
 
 
 @dataclass
@@ -117,16 +123,18 @@ def find_cluster(clusters: Mapping[str, Any], cluster_id: int) -> Dict[str, Any]
 
 
 def accept(project: Project, clusters: Dict[str, Any], decision: Decision) -> Accepted:
-    """Carry out one decision: write the YAML, then mark the cluster in `clusters`."""
-    cluster = find_cluster(clusters, decision.cluster)
-    if cluster.get("review"):
-        review = cluster["review"]
-        raise ReviewError(f"cluster #{decision.cluster} was already accepted as {review.get('intent')} "
-                          f"by {review.get('by')}")
-    ids = {m["id"] for m in cluster["messages"]}
-    unknown = sorted((set(decision.drop) | set(decision.edits)) - ids)
+    """Carry out one decision: write the YAML, then mark the clusters in `clusters`."""
+    chosen = [find_cluster(clusters, cluster_id) for cluster_id in decision.cluster_ids]
+    for cluster in chosen:
+        if cluster.get("review"):
+            review = cluster["review"]
+            raise ReviewError(f"cluster #{cluster['id']} was already accepted as {review.get('intent')} "
+                              f"by {review.get('by')}")
+    messages = [m for cluster in chosen for m in cluster["messages"]]
+    unknown = sorted((set(decision.drop) | set(decision.edits)) - {m["id"] for m in messages})
     if unknown:
-        raise ReviewError(f"cluster #{decision.cluster} has no message {', '.join(unknown)}")
+        named = ", ".join(f"#{i}" for i in decision.cluster_ids)
+        raise ReviewError(f"cluster {named} has no message {', '.join(unknown)}")
     intent = decision.intent.strip()
     known = project.intents()
     if decision.new_intent:
@@ -140,7 +148,7 @@ def accept(project: Project, clusters: Dict[str, Any], decision: Decision) -> Ac
 
     training = {e.text for e in load_nlu_examples(project.nlu)}
     kept, skipped, seen = [], [], set()
-    for message in cluster["messages"]:
+    for message in messages:
         if message["id"] in decision.drop:
             continue
         text = clean(decision.edits.get(message["id"], message["text"]))
@@ -149,7 +157,8 @@ def accept(project: Project, clusters: Dict[str, Any], decision: Decision) -> Ac
         seen.add(text)
         (skipped if text in training else kept).append(text)
     if not kept:
-        raise ReviewError(f"nothing left to add from cluster #{decision.cluster}: every message was dropped "
+        raise ReviewError(f"nothing left to add from cluster {', '.join(f'#{i}' for i in decision.cluster_ids)}: "
+                          "every message was dropped "
                           "or is already in the training data")
     if decision.new_intent and len(kept) < 2:
         raise ReviewError("a new intent needs at least two examples")
@@ -168,10 +177,12 @@ def accept(project: Project, clusters: Dict[str, Any], decision: Decision) -> Ac
         placeholder = not response
         files.append(_add_to_domain(project.domain, intent, response or None))
         files.append(_add_rule(project.rules, intent))
-    cluster["review"] = {"status": "accepted", "intent": intent, "new_intent": decision.new_intent,
-                         "examples": len(examples), "held_out": len(held_out), "by": decision.by,
-                         "at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
-                         "dropped": sorted(decision.drop), "edited": sorted(decision.edits)}
+    review = {"status": "accepted", "intent": intent, "new_intent": decision.new_intent,
+              "clusters": list(decision.cluster_ids), "examples": len(examples), "held_out": len(held_out),
+              "by": decision.by, "at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+              "dropped": sorted(decision.drop), "edited": sorted(decision.edits)}
+    for cluster in chosen:
+        cluster["review"] = dict(review)
     return Accepted(intent, decision.new_intent, examples, held_out, skipped, files, placeholder)
 
 
@@ -298,7 +309,8 @@ def cli(argv: List[str]) -> int:
     parser.add_argument("--clusters", type=Path, default=ROOT / "var" / "trainer" / "clusters.json")
     parser.add_argument("--list", action="store_true", help="show the clusters and exit")
     parser.add_argument("--show", type=int, metavar="ID", help="show every message of one cluster")
-    parser.add_argument("--cluster", type=int, metavar="ID", help="the cluster to accept")
+    parser.add_argument("--cluster", metavar="ID[,ID…]",
+                        help="the cluster(s) to accept; several clusters of one topic become one intent")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--intent", help="accept as examples of this existing intent")
     target.add_argument("--new-intent", metavar="NAME", help="accept as a new intent with this name")
@@ -321,11 +333,16 @@ def cli(argv: List[str]) -> int:
             return 0
         if args.cluster is None or not (args.intent or args.new_intent):
             parser.error("give --cluster ID and --intent NAME or --new-intent NAME (or --list / --show ID)")
-        decision = Decision(
-            cluster=args.cluster, intent=args.new_intent or args.intent, new_intent=bool(args.new_intent),
-            response=args.response, drop=frozenset(i.strip() for i in args.drop.split(",") if i.strip()),
-            edits=_edits(args.edit), hold_out=not args.no_hold_out, by=args.by)
-        accepted = accept(Project(args.root), clusters, decision)
+        try:
+            ids = [int(part) for part in args.cluster.split(",") if part.strip()]
+        except ValueError:
+            parser.error(f"--cluster takes cluster numbers such as 3 or 3,7,12, got {args.cluster!r}")
+        drop = frozenset(i.strip() for i in args.drop.split(",") if i.strip())
+        edits = _edits(args.edit)
+        accepted = accept(Project(args.root), clusters, Decision(
+            cluster=tuple(ids) if len(ids) > 1 else ids[0], intent=args.new_intent or args.intent,
+            new_intent=bool(args.new_intent), response=args.response, drop=drop, edits=edits,
+            hold_out=not args.no_hold_out, by=args.by))
         mining.save(clusters, args.clusters)
     except (ReviewError, mining.MineError) as error:
         print(f"review: {error}", file=sys.stderr)

@@ -23,6 +23,7 @@ class TrainerRules:
     min_cluster_size: int
     representatives: int
     gate_margin: float
+    gate_noise_messages: int
 
 
 def load_trainer_rules(path: Union[str, "os.PathLike[str]", None] = None) -> TrainerRules:
@@ -31,7 +32,7 @@ def load_trainer_rules(path: Union[str, "os.PathLike[str]", None] = None) -> Tra
     mine = source.mapping(("mine",), top["mine"], required=(
         "low_confidence", "correction_phrases", "cluster_distance", "min_cluster_size",
         "representatives"))
-    gate = source.mapping(("gate",), top["gate"], required=("margin",))
+    gate = source.mapping(("gate",), top["gate"], required=("margin", "noise_messages"))
     return TrainerRules(
         low_confidence=source.number(("mine", "low_confidence"), mine["low_confidence"], 0, 1),
         correction_phrases=source.strings(("mine", "correction_phrases"), mine["correction_phrases"]),
@@ -41,6 +42,7 @@ def load_trainer_rules(path: Union[str, "os.PathLike[str]", None] = None) -> Tra
         min_cluster_size=source.integer(("mine", "min_cluster_size"), mine["min_cluster_size"], 1, 100_000),
         representatives=source.integer(("mine", "representatives"), mine["representatives"], 1, 100),
         gate_margin=source.number(("gate", "margin"), gate["margin"], 0, 1),
+        gate_noise_messages=source.integer(("gate", "noise_messages"), gate["noise_messages"], 0, 1000),
     )
 
 

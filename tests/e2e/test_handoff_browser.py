@@ -17,15 +17,13 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from bot.orders import FixtureOrderBook
 from tests.e2e.stack import CONSOLE_USERS, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOPPER = "demo-haoge"  # growth tier: a severity-2 complaint stays with the bot until asked
 WAIT_MS = 60_000
 XSS = "<script>alert(1)</script>"
@@ -40,17 +38,6 @@ def handoff_stack(trained_model, tmp_path_factory):
         yield stack
     finally:
         stack.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/services.sh installs Debian's chromium "
-                    "(make test runs it)", pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def photo_file(tmp_path: Path) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bot.console.users import ConsoleUser, hash_password, save_users
 from bot.nlu.evaluation import load_nlu_examples
@@ -24,8 +24,6 @@ from tests.e2e.stack import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PORT = 29000
 USERS = {"xiaoli": ("trainer", "小李", "xiaoli-password-1"), "xiaomei": ("agent", "小美", "xiaomei-password-1")}
 PRICE = ["买完第二天就降价了 能补差价吗", "刚买三天就降了50 能价保吗", "价保怎么申请呀", "降价了能退差价不😭",
@@ -71,17 +69,6 @@ def console(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/services.sh installs Debian's chromium "
-                    "(make test runs it)", pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def log_in(page, base: str, name: str) -> None:
     page.goto(f"{base}/")
     page.fill("input[name=username]", name)
@@ -122,7 +109,8 @@ def test_a_trainer_accepts_a_cluster_as_a_new_intent(console, browser):
     expect(page.locator(f"#cluster-{cluster['id']}")).to_contain_text("已接受为 ask_price_protection（xiaoli）")
     project = console["project"]
     written = {e.text for e in load_nlu_examples(project / "data" / "nlu" / "trainer_ask_price_protection.yml")}
-    held_out = {e.text for e in load_nlu_examples(project / "tests" / "data" / "trainer" / "ask_price_protection.yml")}
+    test_file = project / "tests" / "data" / "trainer" / "ask_price_protection.yml"
+    held_out = {e.text for e in load_nlu_examples(test_file)} if test_file.exists() else set()  # 5+ kept
     assert "价保怎么申请啊" in written | held_out and edited["text"] not in written | held_out
     assert dropped["text"] not in written | held_out
     assert len(written | held_out) == len(messages) - 1

@@ -106,7 +106,28 @@ def test_a_loss_on_one_intent_beyond_the_margin_refuses_even_when_the_average_ho
     candidate = ["a"] * 9 + ["b"] + ["b"] * 10
     report = compare(examples, live, candidate, {"a", "b"}, margin=0.02)
     assert not report.passed and report.reasons[0].startswith("a:")
+    # The trainer sees which test message the candidate now gets wrong.
+    assert report.regressions == [{"text": "a9", "intent": "a", "live": "a", "candidate": "b"}]
     assert compare(examples, live, candidate, {"a", "b"}, margin=0.2).passed
+
+
+def test_one_message_changing_its_label_is_noise_two_are_a_loss():
+    intents = "abcdefghij"  # ten intents of ten test messages, as in the held-out set
+    examples = [e for label in intents for e in ex(label, 10)]
+    live = [e.label for e in examples]
+
+    def flipped(*names):
+        return ["b" if e.text in names else e.label for e in examples]
+
+    known = set(intents)
+    assert compare(examples, live, flipped("a9"), known, margin=0.02, noise_messages=1).passed
+    refused = compare(examples, live, flipped("a8", "a9"), known, margin=0.02, noise_messages=1)
+    assert not refused.passed and "2 more test messages wrong" in refused.reasons[0]
+    assert not compare(examples, live, flipped("a9"), known, margin=0.02, noise_messages=0).passed
+    # A message of the intent won back offsets one lost.
+    was_wrong = flipped("a7")
+    now = ["a" if e.text == "a7" else label for e, label in zip(examples, flipped("a8", "a9"))]
+    assert compare(examples, was_wrong, now, known, margin=0.02, noise_messages=1).passed
 
 
 def test_a_new_intent_is_shown_as_new_and_not_held_against_the_candidate():

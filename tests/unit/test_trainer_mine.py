@@ -183,6 +183,17 @@ def test_candidates_are_fallbacks_unsure_before_escalation_and_corrected(rules):
     }
 
 
+def test_keywords_bring_in_confidently_misread_messages_of_a_topic(rules):
+    records = [
+        record("买完就降价了 能补差价吗", intent="complain_transaction", confidence=0.95, turn=0),
+        record("價保怎麼申請", intent="complain_transaction", confidence=0.9, turn=1),
+        record("我的快递到哪了", intent="complain_logistics", confidence=0.93, turn=2),
+    ]
+    assert mining.select_candidates(records, rules) == []
+    found = {c.text: c.reasons for c in mining.select_candidates(records, rules, keywords=["价保", "差价"])}
+    assert found == {"买完就降价了 能补差价吗": ["keyword"], "價保怎麼申請": ["keyword"]}
+
+
 def test_a_correction_marks_the_message_before_it_in_its_own_conversation(rules):
     records = [
         # File order is not turn order; the correction is in Traditional characters.

@@ -21,6 +21,9 @@ PRICE = ["买完第二天就降价了 能补差价吗", "刚买就降了50 可�
          "保价期是几天啊", "昨天买的今天便宜了30 给补吗", "有价保吗 买亏了", "降价补差价怎么操作"]
 
 
+MORE_PRICE = ["保价期多久呀", "超过七天还能保价吗"]
+
+
 def clusters_file() -> dict:
     messages = [{"id": f"m{i}", "text": t, "reasons": ["fallback"], "intent": "nlu_fallback",
                  "confidence": 0.4, "conversation": f"c-{i:012x}", "turn": 0, "count": 1}
@@ -34,7 +37,12 @@ def clusters_file() -> dict:
                           "similarity": 0.2, "representatives": [{"id": "m1", "text": PRICE[0]}], "messages": messages},
                          {"id": 2, "size": 2, "top_terms": ["物流"], "nearest_intent": "complain_logistics",
                           "similarity": 0.5, "representatives": [{"id": "m20", "text": logistics[0]["text"]}],
-                          "messages": logistics}],
+                          "messages": logistics},
+                         {"id": 3, "size": 2, "top_terms": ["保价"], "nearest_intent": "complain_transaction",
+                          "similarity": 0.2, "representatives": [{"id": "m30", "text": MORE_PRICE[0]}],
+                          "messages": [{"id": f"m{30 + k}", "text": t, "reasons": ["fallback"],
+                                        "intent": "nlu_fallback", "confidence": 0.4, "conversation": "c-3",
+                                        "turn": k, "count": 1} for k, t in enumerate(MORE_PRICE)]}],
             "singletons": []}
 
 
@@ -120,10 +128,11 @@ def test_a_new_intent_without_a_reply_is_flagged_until_it_gets_one(project):
 ])
 def test_a_decision_that_cannot_be_carried_out_is_refused_and_writes_nothing(project, decision, message):
     before = project.domain.read_text(encoding="utf-8")
+    files = sorted(project.root.rglob("*.yml"))
     with pytest.raises(ReviewError, match=message):
         accept(project, clusters_file(), decision)
     assert project.domain.read_text(encoding="utf-8") == before
-    assert not list(project.nlu.glob("trainer_*.yml"))
+    assert sorted(project.root.rglob("*.yml")) == files
 
 
 def test_messages_already_in_the_training_data_are_skipped(project):
@@ -145,3 +154,22 @@ def test_the_command_line_accepts_a_cluster_and_records_it(project, tmp_path, ca
     assert cli(["--clusters", str(path), "--cluster", "1", "--intent", "greet", "--root", str(project.root)]) == 2
     assert "already accepted" in capsys.readouterr().err
     assert respond(project, "ask_price_protection", "新的回复")  # a reply can be changed later
+
+
+def test_several_clusters_of_one_topic_become_one_new_intent(project, tmp_path, capsys):
+    path = tmp_path / "clusters.json"
+    mining.save(clusters_file(), path)
+    assert cli(["--clusters", str(path), "--cluster", "1,3", "--new-intent", "ask_price_protection",
+                "--response", "亲，降价7天内可申请补差价", "--drop", "m31", "--root", str(project.root)]) == 0
+    training = {e.text for e in load_nlu_examples(project.nlu / "trainer_ask_price_protection.yml")}
+    tests = {e.text for e in load_nlu_examples(project.tests / "ask_price_protection.yml")}
+    assert training | tests == set(PRICE) | {MORE_PRICE[0]} and not training & tests
+    assert len(tests) == 2  # every fourth of the 9 kept, across both clusters
+    saved = mining.load(path)["clusters"]
+    assert saved[0]["review"]["clusters"] == [1, 3] and saved[2]["review"]["intent"] == "ask_price_protection"
+    assert "review" not in saved[1]
+    # A message id from neither cluster is refused before anything is written.
+    mining.save(clusters_file(), path)
+    assert cli(["--clusters", str(path), "--cluster", "2", "--intent", "complain_logistics", "--drop", "m1",
+                "--root", str(project.root)]) == 2
+    assert "no message m1" in capsys.readouterr().err
