@@ -519,13 +519,26 @@ _JIAO_AFTER = re.compile(r"块(\d)(?!\d)")
 # Words after which a bare number is a price: 说好的99, 价格是99, 扣了129.
 _CUE_BEFORE = re.compile(r"(说好的|说好|说是|价格|价钱|标价|只要|才|到手价|到手|卖|原价|主播说|付了|"
                          r"扣了|收了|花了|拍下|要)(是|为|了|的|:)?\s*$")
+# Words after which a number is what was overpaid, not a price: 多付了20块, 贵了20, 差价20.
+# 付了 alone is a cue for a price, so these are checked first.
+_OVERPAID_BEFORE = re.compile(r"(多付|多扣|多收|多花|多给|贵了|亏了|差价|差了)(了|是|为|的|:)?\s*$")
 # ...unless a unit says it is something else: 才3天, 要2件, 说好的3号.
 _NOT_MONEY_AFTER = re.compile(r"\s*(天|号|月|日|年|件|个|次|点|小时|分|岁|%|折|码|cm|米|克|g|ml|条|瓶|"
                               r"盒|包|双|套|单|位|楼|层|斤)", re.IGNORECASE)
 
 
 def stated_prices(text: str) -> Tuple[Decimal, ...]:
-    """Prices the shopper states, in order: ¥99, 99元, 99块9, 说好的99; not 3天 or order numbers."""
+    """Prices the shopper states, in order: ¥99, 99元, 99块9, 说好的99; not 3天, order
+    numbers or what was overpaid (多付了20块, see stated_overpayments)."""
+    return _amounts(text, overpaid=False)
+
+
+def stated_overpayments(text: str) -> Tuple[Decimal, ...]:
+    """Amounts the shopper says they paid too much: 多付了20块, 多扣了30, 贵了15元."""
+    return _amounts(text, overpaid=True)
+
+
+def _amounts(text: str, overpaid: bool) -> Tuple[Decimal, ...]:
     plain = prepare(text or "")
     prices: List[Decimal] = []
     consumed = 0
@@ -538,8 +551,10 @@ def stated_prices(text: str) -> Tuple[Decimal, ...]:
         if jiao:  # 129块9 is 129.9, and the 9 is not a price of its own
             amount += Decimal(jiao.group(1)) / 10
             consumed = match.end() + jiao.end()
+        if bool(_OVERPAID_BEFORE.search(before)) != overpaid:
+            continue
         if _CURRENCY_BEFORE.search(before) or _YUAN_AFTER.match(after) or (
-                _CUE_BEFORE.search(before) and not _NOT_MONEY_AFTER.match(after)):
+                (overpaid or _CUE_BEFORE.search(before)) and not _NOT_MONEY_AFTER.match(after)):
             prices.append(_cents(amount))
     return tuple(dict.fromkeys(prices))
 
@@ -553,7 +568,15 @@ def promised_price_in(text: str, order: Any) -> Optional[Decimal]:
     paid = {item.price for item in order.items} | {order.amount}
     candidates = [p for p in stated_prices(text)
                   if p not in paid and any(p < item.price for item in order.items)]
-    return candidates[0] if len(candidates) == 1 else None
+    if candidates:
+        return candidates[0] if len(candidates) == 1 else None
+    # "多付了20块" on a one-item order: the promise was the price less what was overpaid.
+    # With several items or units it is unclear what the amount is of: left to a person.
+    overpaid = stated_overpayments(text)
+    items = list(order.items)
+    if len(overpaid) == 1 and len(items) == 1 and items[0].quantity == 1 and overpaid[0] < items[0].price:
+        return _cents(items[0].price - overpaid[0])
+    return None
 
 
 def _difference(order: Any, promised: Decimal) -> Optional[Tuple[Decimal, Decimal]]:

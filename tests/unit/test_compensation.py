@@ -321,9 +321,25 @@ def test_a_promise_below_several_items_is_ambiguous():
     ("才3天就坏了，订单号4883690060267735468", ()),
     ("说好的3号发货", ()),
     ("１９９元", ("199.00",)),
+    ("优惠券没用上，多付了20块", ()),  # what was overpaid, not a price
+    ("说好的99，结果贵了30", ("99.00",)),
 ])
 def test_stated_prices(text, prices):
     assert stated_prices(text) == tuple(Decimal(p) for p in prices)
+
+
+def test_an_overpaid_amount_is_refunded_as_such_not_read_as_the_promised_price():
+    order = make_order("88.00")
+    # Read as a price, 20 made the refund 88 - 20 = 68.
+    assert promised_price_in("优惠券没用上，多付了20块", order) == Decimal("68.00")
+    offer = offers_for("price_difference", order, severity=3,
+                       promised_price=promised_price_in("优惠券没用上，多付了20块", order))[0]
+    assert offer.refund == Decimal("20.00")
+    assert promised_price_in("多扣了30", order) == Decimal("58.00")
+    two_items = make_order("188.00", items=[
+        {"sku": "A", "name": "杯子", "price": "88.00", "quantity": 1, "returnable": True},
+        {"sku": "B", "name": "杯盖", "price": "100.00", "quantity": 1, "returnable": True}])
+    assert promised_price_in("多付了20块", two_items) is None  # of which item? a person checks
 
 
 def test_the_promised_price_is_the_stated_price_below_what_was_paid():
