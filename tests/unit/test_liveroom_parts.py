@@ -178,7 +178,7 @@ def test_a_complaint_split_between_two_categories_still_goes_private_as_the_like
 
 
 @pytest.mark.parametrize("old, new, named", [
-    ("min_confidence: 0.5", "min_confidence: 5", "triage.min_confidence"),
+    ("min_confidence: 0.45", "min_confidence: 5", "triage.min_confidence"),
     ('public_reply: "@{nickname} 已私信您，请查看消息"', 'public_reply: "已私信您"', "public_reply"),
     ('public_reply: "@{nickname} 已私信您，请查看消息"', 'public_reply: "@{nickname} {order_id}"', "public_reply"),
     ("workers: 2", "workers: 0", "queue.workers"),
