@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import aiohttp
 from aiohttp import web
 
-from bench.liveroom_bench import STREAM
+from bench.liveroom_bench import STREAM, load_stream
 from bot.channels.liveroom import replay
 from bot.liveroom.signature import HEADER, sign
 from bot.nlu.evaluation import median, percentile
@@ -103,13 +103,7 @@ def describe(seconds: Sequence[float]) -> str:
 
 
 async def run(model: Path, stream: Path) -> int:
-    comments = []
-    seen = set()
-    for line in stream.read_text(encoding="utf-8").splitlines():
-        comment = json.loads(line)
-        if comment["message_id"] not in seen:
-            seen.add(comment["message_id"])
-            comments.append(comment)
+    comments = load_stream(stream)
     must = {c["message_id"]: c for c in comments if c["label"] != "other"}
     chatter = {c["message_id"] for c in comments if c["label"] == "other"}
 

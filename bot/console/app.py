@@ -581,7 +581,7 @@ def create_app(store: CaseStore, token: str, media_root: Optional[Path] = None, 
 
     project = training_project or Project()
     training.register(app, render, _in_thread, _forbidden, project,
-                      trainer_dir or training.trainer_dir_from(None, project.root))
+                      trainer_dir or project.root / "var" / "trainer")
 
     @app.exception(Exception)
     async def as_json(request: Request, error: Exception) -> HTTPResponse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 from urllib.parse import urlencode
 
 from sanic import Sanic
@@ -104,7 +104,3 @@ def register(app: Sanic, render: Callable[..., HTTPResponse], in_thread: Callabl
             return redirect("/console/training?" + urlencode({"error": str(error)}) + f"#cluster-{cluster_id}",
                             status=303)
         return redirect("/console/training?" + urlencode({"flash": note}) + f"#cluster-{cluster_id}", status=303)
-
-
-def trainer_dir_from(value: Optional[str], root: Path) -> Path:
-    return Path(value) if value else root / "var" / "trainer"
