@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.channels.liveroom import parse_batch
 from bot.liveroom.screen import Screen, linear_model_from_archive
-from bot.liveroom.triage import PRIVATE_INTENTS, LiveRoomRules, liveroom_rules
+from bot.liveroom.triage import PRIVATE_INTENTS, LiveRoomRules, liveroom_rules, triage_texts
 from bot.nlu.evaluation import ModelParser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +46,10 @@ def cascade(parser: ModelParser, screen: Screen, rules: LiveRoomRules,
     start = time.perf_counter()
     for offset in range(0, len(texts), BATCH):
         batch = texts[offset:offset + BATCH]
-        candidates = [i for i, s in enumerate(screen.scores(batch)) if s >= rules.screen_threshold]
-        parses = dict(zip(candidates, parse_batch(parser.agent, [batch[i] for i in candidates])))
-        parsed += len(candidates)
-        decided.extend(i in parses and rules.decide(parses[i]) is not None for i in range(len(batch)))
+        private, count = triage_texts(batch, screen.scores(batch),
+                                      lambda some: parse_batch(parser.agent, some), rules)
+        parsed += count
+        decided.extend(p is not None for p in private)
     return decided, time.perf_counter() - start, parsed
 
 

@@ -86,6 +86,18 @@ async def quiet_latencies(url: str, secret: str, platform: Platform) -> List[flo
     return seconds
 
 
+async def warmed(stack: Stack, seconds: float = 120) -> None:
+    """Until the connector has warmed its screen and pipeline, a first comment also
+    waits for the model to be read; the quiet-room baseline is a warm room."""
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            async with session.get(f"{stack.base}/webhooks/liveroom/") as answer:
+                if (await answer.json()).get("ready"):
+                    return
+            await asyncio.sleep(0.5)
+
+
 async def drained(stack: Stack, seconds: float = 300) -> None:
     async with aiohttp.ClientSession() as session:
         deadline = time.monotonic() + seconds
@@ -118,6 +130,7 @@ async def run(model: Path, stream: Path) -> int:
         await asyncio.to_thread(stack.start)
         try:
             url = f"{stack.base}/webhooks/liveroom/comments"
+            await warmed(stack)
             quiet = await quiet_latencies(url, secret, platform)
             sent_at: Dict[str, float] = {}
             started = time.monotonic()

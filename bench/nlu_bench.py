@@ -2,7 +2,7 @@
 
 Both are trained on data/nlu in this run and scored on
   - the held-out set (tests/data/nlu_heldout.yml), intent by intent,
-  - the review-register dev set (tests/data/nlu_reviews_dev.yml) used to choose settings, and
+  - the review-register dev sets (tests/data/nlu_reviews_dev*.yml) used to choose settings, and
   - the real shopper reviews in ../shared/eval/real_shopper_texts.tsv (read at run time,
     never copied or trained on), mapped onto the six complaint classes;
 plus training time and per-message parse latency. Every number is printed next to the
@@ -42,7 +42,7 @@ from bot.nlu.text_normalizer import normalize_text
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_DATA = ROOT / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
-REVIEWS_DEV = ROOT / "tests" / "data" / "nlu_reviews_dev.yml"
+REVIEWS_DEV = sorted((ROOT / "tests" / "data").glob("nlu_reviews_dev*.yml"))
 SHOPPER_TEXTS = ROOT.parent / "shared" / "eval" / "real_shopper_texts.tsv"
 
 
@@ -142,12 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                      score(gold6, [class_of_intent(i) for i in predicted], CLASSES),
                      score(gold6, [class_of_intent(i) for i in base_predicted], CLASSES))
 
-        reviews = load_nlu_examples(REVIEWS_DEV)
-        gold = [class_of_intent(e.label) for e in reviews]
-        texts = [e.text for e in reviews]
-        print_scores("Review-register dev set (tests/data/nlu_reviews_dev.yml), by class", CLASSES,
-                     score(gold, [class_of_intent(i) for i in model.intents(texts)], CLASSES),
-                     score(gold, [class_of_intent(i) for i in baseline.intents(texts)], CLASSES))
+        for dev_set in REVIEWS_DEV:
+            reviews = load_nlu_examples(dev_set)
+            gold = [class_of_intent(e.label) for e in reviews]
+            texts = [e.text for e in reviews]
+            print_scores(f"Review-register dev set (tests/data/{dev_set.name}), by class", CLASSES,
+                         score(gold, [class_of_intent(i) for i in model.intents(texts)], CLASSES),
+                         score(gold, [class_of_intent(i) for i in baseline.intents(texts)], CLASSES))
 
         if shoppers:
             texts = [e.text for e in shoppers]

@@ -48,7 +48,7 @@ from bot.liveroom.limits import limits_from_env
 from bot.liveroom.masking import mask, public_reply
 from bot.liveroom.screen import Screen, linear_model_from_archive
 from bot.liveroom.signature import HEADER, sign, verify
-from bot.liveroom.triage import PRIVATE_INTENTS, LiveRoomRules, liveroom_rules
+from bot.liveroom.triage import PRIVATE_INTENTS, LiveRoomRules, liveroom_rules, private_parse
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,9 @@ class LiveRoomInput(InputChannel):
         self._screen: Optional[Screen] = None
         self._screen_model: Optional[Path] = None
         self._replies: set = set()
+        # True once the screen and the pipeline have been warmed up (GET / shows it):
+        # until then the first comments wait for the model to be read from its archive.
+        self.ready = False
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return LiveRoomPrivateOutput(self)
@@ -192,7 +195,7 @@ class LiveRoomInput(InputChannel):
         scores = await asyncio.to_thread(screen.scores, [c.text for c in batch])
         candidates = []
         for comment, score in zip(batch, scores):
-            if score < self.rules.screen_threshold:
+            if not self.rules.passes_screen(comment.text, score):
                 self.counters.screened_out += 1
             # The rate limit guards the full model, not the comment box: a user's chatter
             # stops at the screen for almost nothing, so a fan who spams 扣1 and then
@@ -209,13 +212,10 @@ class LiveRoomInput(InputChannel):
         self.counters.parsed += len(candidates)
         private = []
         for comment, parse in zip(candidates, parses):
-            intent = self.rules.decide(parse)
-            if intent is None:
+            parse = private_parse(self.rules, parse)
+            if parse is None:
                 continue
-            if parse["intent"].get("name") != intent:
-                # Private by the private intents' joint share (see LiveRoomRules.decide):
-                # the conversation starts from the likeliest of them.
-                parse = {**parse, "intent": next(r for r in parse["intent_ranking"] if r["name"] == intent)}
+            intent = parse["intent"]["name"]
             self.counters.private += 1
             self.counters.by_intent[intent] = self.counters.by_intent.get(intent, 0) + 1
             logger.info("live room %s: %s from a user: %s", comment.room_id, intent, mask(comment.text)[:80])
@@ -239,6 +239,7 @@ class LiveRoomInput(InputChannel):
         screen = await asyncio.to_thread(self.screen_for, agent)
         await asyncio.to_thread(screen.scores, ["主播好"])
         await asyncio.to_thread(parse_batch, agent, ["主播好", "收到的杯子是坏的"])
+        self.ready = True
 
     async def _ready_agent(self, app):
         agent = app.ctx.agent
@@ -293,7 +294,7 @@ class LiveRoomInput(InputChannel):
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "state": self.state_backend,
+            return response.json({"status": "ok", "ready": self.ready, "state": self.state_backend,
                                   "queued": self.queue.qsize() if self.queue else 0,
                                   "counters": self.counters.__dict__})
 

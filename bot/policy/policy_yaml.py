@@ -140,6 +140,11 @@ class PolicyFile:
             raise self.error(key, f"must be {span}, got {value}")
         return value
 
+    def boolean(self, key: Key, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {_kind(value)}")
+        return value
+
     def number(self, key: Key, value: Any, minimum: float, maximum: Optional[float] = None,
                minimum_inclusive: bool = True) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -157,6 +157,7 @@ def test_replaying_a_stream_answers_exactly_the_complaints(live_stack, tmp_path,
     assert totals["duplicates"] == 3
     health = wait_until_triaged(live_stack)
     assert health["counters"]["screened_out"] > 0  # chatter stopped at the fast screen
+    assert health["ready"]  # warmed up: a later first comment does not wait for the model
     assert health["counters"]["rate_limited"] == 8 - 5
 
     replies = Platform.received["/reply"]

@@ -9,7 +9,7 @@ import pytest
 from bot.channels.liveroom import parse_batch
 from bot.liveroom.screen import Screen, linear_model_from_archive
 from bot.nlu.shop_tokens import tokens
-from bot.liveroom.triage import PRIVATE_INTENTS, liveroom_rules
+from bot.liveroom.triage import PRIVATE_INTENTS, liveroom_rules, triage_texts
 from bot.nlu.evaluation import ModelParser, load_nlu_examples
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.yml"
@@ -59,9 +59,8 @@ def test_the_triage_sends_held_out_complaints_private_and_leaves_chatter_alone(s
     rules = liveroom_rules()
     examples = load_nlu_examples(LIVEROOM_HELDOUT)
     texts = [e.text for e in examples]
-    candidates = [i for i, s in enumerate(screen.scores(texts)) if s >= rules.screen_threshold]
-    parses = dict(zip(candidates, parse_batch(parser.agent, [texts[i] for i in candidates])))
-    private = [i in parses and rules.decide(parses[i]) is not None for i in range(len(texts))]
+    parses, parsed = triage_texts(texts, screen.scores(texts), lambda some: parse_batch(parser.agent, some), rules)
+    private = [p is not None for p in parses]
     complaints = [p for e, p in zip(examples, private) if e.label in PRIVATE_INTENTS]
     answered_chatter = [e.text for e, p in zip(examples, private) if e.label not in PRIVATE_INTENTS and p]
     missed = [e.text for e, p in zip(examples, private) if e.label in PRIVATE_INTENTS and not p]
@@ -69,7 +68,7 @@ def test_the_triage_sends_held_out_complaints_private_and_leaves_chatter_alone(s
     # A reply to chatter tells a viewer "已私信您" about nothing: at most 1 in 30.
     assert len(answered_chatter) <= (len(examples) - len(complaints)) / 30, answered_chatter
     # The screen is what makes the rate: most chatter never reaches the full pipeline.
-    assert len(candidates) <= 0.5 * len(texts)
+    assert parsed <= 0.5 * len(texts)
 
 
 def test_a_batch_parse_equals_one_parse_per_message(parser):

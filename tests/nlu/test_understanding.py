@@ -17,7 +17,7 @@ def parser(trained_model):
     parser.close()
 
 
-@pytest.mark.parametrize("held_apart", [HELDOUT, REVIEWS_DEV])
+@pytest.mark.parametrize("held_apart", [HELDOUT, REVIEWS_DEV, REVIEWS_DEV.with_name("nlu_reviews_dev2.yml")])
 def test_held_apart_sets_are_never_trained_on(held_apart):
     training = {e.text for e in load_nlu_examples(TRAINING)}
     overlap = [e.text for e in load_nlu_examples(held_apart) if e.text in training]

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from bot.liveroom.limits import (MemoryDeduper, MemoryRateLimiter, RedisDeduper,
                                  limits_from_env)
 from bot.liveroom.masking import mask, public_name, public_reply
 from bot.liveroom.signature import sign, verify
-from bot.liveroom.triage import load_liveroom_rules, liveroom_rules
+from bot.liveroom.triage import load_liveroom_rules, liveroom_rules, triage_texts
 from bot.policy.errors import PolicyConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,8 +178,42 @@ def test_a_complaint_split_between_two_categories_still_goes_private_as_the_like
     assert rules.decide(tail) is None
 
 
+def test_a_comment_leaving_a_phone_or_order_number_goes_private_whatever_its_words():
+    rules = liveroom_rules()
+    question = ranked(("ask_return_policy", 0.7), ("complain_return", 0.2), ("out_of_scope", 0.1))
+    for text in ("说好有运费险 电话13131931827 联系我", "订单号4883690060267735468 看一下",
+                 "手机１３９１２３４５６７８"):
+        assert rules.decide({**question, "text": text}) == "complain_return"
+        assert rules.passes_screen(text, 0.0)
+    # With no private intent anywhere in the ranking, the shopper asked for a person.
+    assert rules.decide({**ranked(("greet", 1.0)), "text": "13131931827"}) == "request_human"
+    # Fans' number spam is no phone or order number: 9 ones, 12 sixes, a user id.
+    for text in ("111111111", "666666666666", "@用户379840692 快来看", "11111111111"):
+        assert rules.decide({**question, "text": text}) is None
+        assert not rules.passes_screen(text, 0.0)
+    off = replace(rules, private_when_contact_given=False)
+    assert off.decide({**question, "text": "电话13131931827"}) is None
+    assert not off.passes_screen("电话13131931827", 0.0)
+
+
+def test_the_triage_of_a_batch_screens_parses_once_and_decides():
+    rules = liveroom_rules()
+    parsed = []
+
+    def parse_many(texts):
+        parsed.append(list(texts))
+        return [{**(ranked(("complain_quality", 0.9)) if "坏" in t else ranked(("ask_return_policy", 0.9))),
+                 "text": t} for t in texts]
+
+    texts = ["杯子是坏的", "主播好", "能退吗", "能退吗 13131931827"]
+    private, count = triage_texts(texts, [0.9, 0.01, 0.5, 0.01], parse_many, rules)
+    assert parsed == [["杯子是坏的", "能退吗", "能退吗 13131931827"]] and count == 3
+    assert [p and p["intent"]["name"] for p in private] == ["complain_quality", None, None, "request_human"]
+
+
 @pytest.mark.parametrize("old, new, named", [
     ("min_confidence: 0.45", "min_confidence: 5", "triage.min_confidence"),
+    ("private_when_contact_given: true", "private_when_contact_given: 1", "triage.private_when_contact_given"),
     ('public_reply: "@{nickname} 已私信您，请查看消息"', 'public_reply: "已私信您"', "public_reply"),
     ('public_reply: "@{nickname} 已私信您，请查看消息"', 'public_reply: "@{nickname} {order_id}"', "public_reply"),
     ("workers: 2", "workers: 0", "queue.workers"),
