@@ -1,4 +1,5 @@
 """Choosing config.yml's LinearIntentBlend `weight` and FallbackClassifier `threshold`
+and `ambiguity_threshold`
 on the development sets, from one trained model: each setting is put on the loaded
 components and the sets are parsed again, so no retraining is needed per setting.
 
@@ -12,6 +13,7 @@ triage on tests/data/liveroom_heldout.yml (recall, chatter answered). Never run 
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 THRESHOLDS = (0.3, 0.4)
+AMBIGUITY = (0.0, 0.05)
 
 
 def components(agent) -> Dict[str, object]:
@@ -65,21 +68,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     live_scores = screen.scores(live_texts)
     heldout_labels = sorted({e.label for e in heldout})
     print(f"review dev sets n={len(reviews)}, held-out n={len(heldout)}, live-room held-out n={len(liveroom)}")
-    print(f"{'weight':>7}{'threshold':>10}{'reviews F1':>12}{'held-out F1':>13}{'live recall':>13}{'chatter':>9}")
-    for threshold in THRESHOLDS:
-        for weight in WEIGHTS:
-            parts["blend"]._config["weight"] = weight
-            parts["fallback"].component_config["threshold"] = threshold
-            review_f1 = score([class_of_intent(e.label) for e in reviews],
-                              [class_of_intent(i) for i in intents(model.agent, [e.text for e in reviews])],
-                              CLASSES).macro_f1
-            heldout_f1 = score([e.label for e in heldout], intents(model.agent, [e.text for e in heldout]),
-                               heldout_labels).macro_f1
-            private, _ = triage_texts(live_texts, live_scores, lambda some: parse_batch(model.agent, some), rules)
-            must = [p for e, p in zip(liveroom, private) if e.label in PRIVATE_INTENTS]
-            chatter = sum(p is not None for e, p in zip(liveroom, private) if e.label not in PRIVATE_INTENTS)
-            recall = sum(p is not None for p in must) / len(must)
-            print(f"{weight:7.2f}{threshold:10.2f}{review_f1:12.3f}{heldout_f1:13.3f}{recall:13.3f}{chatter:9d}")
+    print(f"{'weight':>7}{'threshold':>10}{'ambiguity':>10}{'reviews F1':>12}{'held-out F1':>13}{'live recall':>13}{'chatter':>9}")
+    for ambiguity, threshold, weight in itertools.product(AMBIGUITY, THRESHOLDS, WEIGHTS):
+        parts["blend"]._config["weight"] = weight
+        parts["fallback"].component_config["threshold"] = threshold
+        parts["fallback"].component_config["ambiguity_threshold"] = ambiguity
+        review_f1 = score([class_of_intent(e.label) for e in reviews],
+                          [class_of_intent(i) for i in intents(model.agent, [e.text for e in reviews])],
+                          CLASSES).macro_f1
+        heldout_f1 = score([e.label for e in heldout], intents(model.agent, [e.text for e in heldout]),
+                           heldout_labels).macro_f1
+        private, _ = triage_texts(live_texts, live_scores, lambda some: parse_batch(model.agent, some), rules)
+        must = [p for e, p in zip(liveroom, private) if e.label in PRIVATE_INTENTS]
+        chatter = sum(p is not None for e, p in zip(liveroom, private) if e.label not in PRIVATE_INTENTS)
+        recall = sum(p is not None for p in must) / len(must)
+        print(f"{weight:7.2f}{threshold:10.2f}{ambiguity:10.2f}{review_f1:12.3f}{heldout_f1:13.3f}{recall:13.3f}{chatter:9d}")
     model.close()
     return 0
 

@@ -6,6 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cases import complaint_done
 from actions.complaints import ActionAcknowledgeComplaint
 from actions.intake_form import ActionAskOrderId, ValidateComplaintForm
 from actions.services import case_store
@@ -78,6 +79,20 @@ def test_a_known_order_number_is_not_asked_for_again(domain):
     dispatcher = CollectingDispatcher()
     next_slot = asyncio.run(ValidateComplaintForm().next_requested_slot(dispatcher, after, domain))
     assert next_slot == SlotSet("requested_slot", "remedy")
+
+
+def test_a_second_complaint_asks_for_its_order_instead_of_reusing_the_first(domain):
+    done = {e["name"]: e["value"] for e in complaint_done("SH20261122-0001")}
+    assert done["current_case_id"] == "SH20261122-0001"
+    assert done["order_id"] is None and done["order_verified"] is None
+    tracker = tracker_for("还有 快递也太慢了", "complain_logistics",
+                          slots={"order_id": "6917382940182736451", "order_verified": True})
+    tracker.add_slots([SlotSet(name, value) for name, value in done.items()])
+    _, events = run(tracker)
+    tracker.add_slots(events)
+    dispatcher = CollectingDispatcher()
+    next_slot = asyncio.run(ValidateComplaintForm().next_requested_slot(dispatcher, tracker, domain))
+    assert next_slot == SlotSet("requested_slot", "order_id")
 
 
 def test_a_category_button_payload_is_acknowledged_without_reading_it_as_words():
