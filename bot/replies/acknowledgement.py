@@ -35,6 +35,10 @@ class CategoryReplies:
     with_item: Tuple[str, ...]
     generic: Tuple[str, ...]
     next_step: str
+    # What went wrong within the category (logistics: late, damaged in transit, the
+    # courier's manner …), each with its own empathy; checked in order after the
+    # shopper's situations.
+    topics: Tuple[Situation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ def parse_reply_book(data: dict) -> ReplyBook:
                 _strings(c["with_item"], f"categories.{category}.with_item"),
                 _strings(c["generic"], f"categories.{category}.generic"),
                 str(c["next_step"]),
+                tuple(Situation(name, _strings(t["cues"], f"categories.{category}.topics.{name}.cues"),
+                                _strings(t["replies"], f"categories.{category}.topics.{name}.replies"))
+                      for name, t in (c.get("topics") or {}).items()),
             )
         return ReplyBook(situations, categories, str(data["escalation_notice"]))
     except (KeyError, TypeError, AttributeError) as error:
@@ -83,7 +90,11 @@ def reply_book() -> ReplyBook:
 
 
 def find_situation(text: str, book: ReplyBook) -> Optional[Situation]:
-    for situation in book.situations:
+    return _first_cued(text, book.situations)
+
+
+def _first_cued(text: str, candidates: Tuple[Situation, ...]) -> Optional[Situation]:
+    for situation in candidates:
         if any(cue in text for cue in situation.cues):
             return situation
     return None
@@ -111,7 +122,7 @@ def acknowledge(
     replies = book.categories[category]
     item = product or DEFAULT_ITEM
 
-    situation = find_situation(text, book)
+    situation = find_situation(text, book) or _first_cued(text, replies.topics)
     if situation:
         pool = situation.replies
     else:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bot.categories import CATEGORIES, category_of_intent
@@ -40,7 +42,22 @@ def test_the_shoppers_situation_is_recognised_from_their_words(text, situation):
 
 
 def test_a_plain_complaint_gets_the_category_empathy():
-    assert acknowledge("logistics", "快递太慢了").situation is None
+    assert acknowledge("quality", "东西质量不行").situation is None
+
+
+@pytest.mark.parametrize("text,topic,fits", [
+    ("快递员态度很差，直接扔门口", "courier_manner", "快递员|受气"),
+    ("箱子都压扁了，杯子碎了", "damaged", "坏"),
+    ("显示签收了我根本没收到", "not_received", "签收|包裹"),
+    ("快递太慢了", "late", "着急|等|久"),
+])
+def test_a_logistics_complaint_gets_empathy_for_what_went_wrong(text, topic, fits):
+    reply = acknowledge("logistics", text)
+    assert reply.situation == topic
+    assert re.search(fits, reply.text[:reply.text.index("已收到")])
+    # Nothing about waiting for a parcel the courier threw at the door.
+    if topic != "late":
+        assert "迟迟不到" not in reply.text and "等不到" not in reply.text
 
 
 def test_different_messages_get_different_wordings_and_the_same_message_the_same():
