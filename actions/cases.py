@@ -86,13 +86,10 @@ def open_case_from_slots(tracker: Tracker, reason: Optional[str] = None
 
 
 def complaint_done(case_id: str) -> List[EventType]:
-    """The slots after a complaint became a case: the case is current, the rest is reset.
-    The order too: it is kept on the case, and a next complaint may be about another
-    order, so the form asks again (offering the shopper's orders as buttons) instead of
-    filing it silently under this one."""
+    """The slots after a complaint became a case: the case is current, the rest is reset."""
     return [SlotSet("current_case_id", case_id), SlotSet("secondary_category", None),
             SlotSet("complaint_category", None), SlotSet("product", None),
-            SlotSet("defect", None), SlotSet("order_id", None), SlotSet("order_verified", None),
+            SlotSet("defect", None),
             *(SlotSet(slot, None) for slot in COMPLAINT_SLOTS),
             SlotSet("order_id_failures", 0), SlotSet("photo_failures", 0)]
 

@@ -79,6 +79,8 @@ class ActionAcknowledgeComplaint(Action):
             fresh["needs_human_reason"] = "public_threat" if severity.public_threat else "severity_1"
             # action_escalate follows (data/stories/handoff.yml): no form questions first.
             fresh.update(handoff_reason=fresh["needs_human_reason"], handoff_due=True)
+        if await asyncio.to_thread(self._about_another_matter, tracker, category, entities):
+            fresh.update(order_id=None, order_verified=None)
         # Entities of this message only: an earlier complaint's product must not grade
         # this one.
         for name in ("product", "defect"):
@@ -89,6 +91,21 @@ class ActionAcknowledgeComplaint(Action):
         elif own_words and photos_required(category, own_words) and cannot_photograph(own_words):
             fresh.update(photo_evidence="missing", photo_missing_reason=own_words[:500])
         return events + [SlotSet(slot, value) for slot, value in fresh.items()]
+
+
+    @staticmethod
+    def _about_another_matter(tracker: Tracker, category: str, entities: List[Dict[str, Any]]) -> bool:
+        """Whether the order kept from an earlier case must be asked for again: the
+        shopper named no order now and complains in another category than that case.
+        The same category goes on about the same matter (包裹还是没找到) and joins the
+        open case; another category may well be another order, and the question offers
+        the shopper's orders as buttons."""
+        earlier = tracker.get_slot("current_case_id")
+        if not earlier or not tracker.get_slot("order_id") \
+                or any(e.get("entity") == "order_id" for e in entities):
+            return False
+        case = case_store().get(earlier)
+        return case is not None and case.category != category
 
 
 def _open_now(tracker: Tracker, category: str, words: str, severity):

@@ -2,11 +2,12 @@
 import asyncio
 import re
 
+import pytest
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.cases import complaint_done
 from actions.complaints import ActionAcknowledgeComplaint
 from actions.intake_form import ActionAskOrderId, ValidateComplaintForm
 from actions.services import case_store
@@ -81,18 +82,24 @@ def test_a_known_order_number_is_not_asked_for_again(domain):
     assert next_slot == SlotSet("requested_slot", "remedy")
 
 
-def test_a_second_complaint_asks_for_its_order_instead_of_reusing_the_first(domain):
-    done = {e["name"]: e["value"] for e in complaint_done("SH20261122-0001")}
-    assert done["current_case_id"] == "SH20261122-0001"
-    assert done["order_id"] is None and done["order_verified"] is None
-    tracker = tracker_for("还有 快递也太慢了", "complain_logistics",
-                          slots={"order_id": "6917382940182736451", "order_verified": True})
-    tracker.add_slots([SlotSet(name, value) for name, value in done.items()])
+@pytest.mark.parametrize("text, intent, asks_order", [
+    ("还有 快递员态度太差了 直接扔门口", "complain_logistics", True),  # another matter
+    ("杯子还是漏 换了个新的也一样", "complain_quality", False),  # the same one goes on
+    ("还有 订单6917382940182736451的快递也没到", "complain_logistics", False),  # named now
+])
+def test_a_second_complaint_in_another_category_asks_which_order_it_is_about(domain, text, intent, asks_order):
+    case, _ = case_store().open_case(
+        request_key=f"second-{intent}-{asks_order}", shopper_id="shopper-1", channel="rest",
+        category="quality", severity=3, description="杯子漏水", order_id="6917382940182736451")
+    entities = [{"entity": "order_id", "value": "6917382940182736451"}] if "订单" in text else []
+    slots = {"current_case_id": case.id, "order_id": "6917382940182736451", "order_verified": True}
+    tracker = tracker_for(text, intent, entities=entities, slots=slots)
     _, events = run(tracker)
     tracker.add_slots(events)
     dispatcher = CollectingDispatcher()
     next_slot = asyncio.run(ValidateComplaintForm().next_requested_slot(dispatcher, tracker, domain))
-    assert next_slot == SlotSet("requested_slot", "order_id")
+    assert (next_slot == SlotSet("requested_slot", "order_id")) is asks_order
+    assert {e["name"]: e["value"] for e in events}.get("order_id", "kept") == (None if asks_order else "kept")
 
 
 def test_a_category_button_payload_is_acknowledged_without_reading_it_as_words():

@@ -667,17 +667,14 @@ def test_a_case_without_an_order_after_three_failures_goes_to_a_person(domain, s
     assert "人工客服" in messages[0]["text"]
 
 
-def test_the_complaint_slots_and_its_order_are_reset_once_it_is_a_case(domain, store):
+def test_the_complaint_slots_are_reset_but_the_order_number_is_kept(domain):
     _, events = run_action(ActionOpenCase(), completed_form(), domain)
 
     slots = slot_values(events)
     for slot in COMPLAINT_SLOTS:
         assert slot in slots and slots[slot] in (None, 0), slot
     assert slots["secondary_category"] is None
-    # The order is kept on the case; a next complaint is asked which order it is about.
-    assert slots["order_id"] is None and slots["order_verified"] is None
-    [case] = store.cases_of(SHOPPER)
-    assert case.order_id == completed_form().get_slot("order_id")
+    assert "order_id" not in slots
 
 
 def test_no_case_is_opened_without_a_category(domain, store):

@@ -163,6 +163,10 @@ def test_a_second_complaint_about_the_same_order_joins_the_open_case(stack):
     case = only_case(stack, shopper)
     assert case["id"] == first["id"]
     assert [e["kind"] for e in case["events"]].count("repeated_complaint") == 1
+    # A complaint of another kind may be about another order: asked, with the orders as buttons.
+    replies = stack.say("还有，你们客服态度也太差了，问什么都不回", shopper)
+    assert "19位" in texts(replies)
+    assert any(order in b["payload"] for r in replies for b in r.get("buttons", []))
 
 
 def test_the_shopper_can_ask_how_their_cases_stand(stack):
