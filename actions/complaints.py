@@ -92,7 +92,6 @@ class ActionAcknowledgeComplaint(Action):
             fresh.update(photo_evidence="missing", photo_missing_reason=own_words[:500])
         return events + [SlotSet(slot, value) for slot, value in fresh.items()]
 
-
     @staticmethod
     def _about_another_matter(tracker: Tracker, category: str, entities: List[Dict[str, Any]]) -> bool:
         """Whether the order kept from an earlier case must be asked for again: the

@@ -69,7 +69,8 @@ class LiveRoomRules:
         six private intents add up on plain chatter (held-out live-room comments, when
         this was chosen: recall .966 with 1.6% of chatter answered, against .946 for the
         top intent alone and 1.9% for the whole ranking). The likeliest private intent
-        starts the conversation."""
+        starts the conversation. With `private_when_contact_given`, a comment holding a
+        phone or order number goes private below that share too."""
         everything = [r for r in (parse.get("intent_ranking") or [parse.get("intent") or {}])
                       if r.get("name") != FALLBACK_INTENT]
         private = [r for r in everything[:2] if r.get("name") in PRIVATE_INTENTS]
