@@ -18,7 +18,7 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import aiohttp
 from aiohttp import web
@@ -86,27 +86,26 @@ async def quiet_latencies(url: str, secret: str, platform: Platform) -> List[flo
     return seconds
 
 
-async def warmed(stack: Stack, seconds: float = 120) -> None:
+async def until_health(stack: Stack, condition: Callable[[Dict], bool], seconds: float) -> None:
+    """Poll the connector's GET / until `condition` holds on its answer (or time runs out)."""
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            async with session.get(f"{stack.base}/webhooks/liveroom/") as answer:
+                if condition(await answer.json()):
+                    return
+            await asyncio.sleep(0.5)
+
+
+async def warmed(stack: Stack) -> None:
     """Until the connector has warmed its screen and pipeline, a first comment also
     waits for the model to be read; the quiet-room baseline is a warm room."""
-    async with aiohttp.ClientSession() as session:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            async with session.get(f"{stack.base}/webhooks/liveroom/") as answer:
-                if (await answer.json()).get("ready"):
-                    return
-            await asyncio.sleep(0.5)
+    await until_health(stack, lambda health: health.get("ready"), 120)
 
 
-async def drained(stack: Stack, seconds: float = 300) -> None:
-    async with aiohttp.ClientSession() as session:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            async with session.get(f"{stack.base}/webhooks/liveroom/") as answer:
-                if (await answer.json())["queued"] == 0:
-                    await asyncio.sleep(5)  # the last batch and its conversations
-                    return
-            await asyncio.sleep(0.5)
+async def drained(stack: Stack) -> None:
+    await until_health(stack, lambda health: health["queued"] == 0, 300)
+    await asyncio.sleep(5)  # the last batch and its conversations
 
 
 def describe(seconds: Sequence[float]) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Pattern, Sequen
 import yaml
 
 from bot.categories import COMPLAINT_INTENTS
+from bot.nlu.text_normalizer import to_halfwidth
 from bot.policy.location import policy_file
 from bot.policy.policy_yaml import PolicyFile
 
@@ -27,7 +28,6 @@ FALLBACK_INTENT = "nlu_fallback"
 # numbers are left out: their bare 12–15-digit form is what fans type as 666666666666.
 CONTACT_ENTITIES = ("phone", "order_id")
 REGEX_FILE = Path(__file__).resolve().parents[2] / "data" / "nlu" / "regex.yml"
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +40,7 @@ def _contact_patterns() -> Tuple[Pattern[str], ...]:
 
 def has_contact_details(text: str) -> bool:
     """A phone or order number in the comment (full-width digits count)."""
-    text = (text or "").translate(_FULL_WIDTH_DIGITS)
+    text = "".join(map(to_halfwidth, text or ""))
     return any(p.search(text) for p in _contact_patterns())
 
 

@@ -159,9 +159,10 @@ def compare(examples: Sequence[Example], live: Optional[Sequence[str]], candidat
                   for e, old, new in zip(examples, live or [], candidate))
         return lost - won
 
+    losing = {r.intent: net_lost(r.intent) for r in shared if r.change < -margin}
     reasons = [f"{r.intent}: F1 {r.live:.3f} -> {r.candidate:.3f} ({r.change:+.3f}, margin {margin}; "
-               f"{net_lost(r.intent)} more test messages wrong)"
-               for r in shared if r.change < -margin and net_lost(r.intent) > noise_messages]
+               f"{losing[r.intent]} more test messages wrong)"
+               for r in shared if losing.get(r.intent, 0) > noise_messages]
     if live_macro is not None and candidate_macro < live_macro - margin:
         reasons.append(f"macro F1 {live_macro:.3f} -> {candidate_macro:.3f} "
                        f"({candidate_macro - live_macro:+.3f}, margin {margin})")
