@@ -3,10 +3,13 @@
 DIET is confident even about a keyboard mash ("qwxz zzkj"): with no known word its
 prediction rests on single stray characters. A message none of whose tokens occurs in
 the training data carries no evidence, so it becomes `nlu_fallback` and the shopper is
-asked which kind of problem they have.
+asked which kind of problem they have. Punctuation is no evidence either: every message
+kind ends in "。" or "？", so "牛哇。。" (an unknown word and a full stop) would otherwise
+be read from its full stop alone.
 """
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Dict, List, Set, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -68,17 +71,22 @@ class UnknownWordsFallback(GraphComponent):
         for message in messages:
             # "/intent" payloads never reach the pipeline: Rasa reads their intent directly.
             tokens = message.get(TOKENS, [])
-            if not tokens or any(_word(t) in self._vocabulary for t in tokens):
+            if not tokens or any(_word(t) in self._vocabulary and not _punctuation(t) for t in tokens):
                 continue
             if message.get(ENTITIES):
                 # A bare order or case number is new digits, but a regex recognised it.
                 continue
+            # The guesses go too, not only the top one: the live-room triage reads the
+            # runner-up intents and would act on a guess from stray characters.
             fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = message.get(INTENT_RANKING_KEY) or []
             message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback], add_to_output=True)
         return messages
 
 
 def _word(token: Any) -> str:
     return token.text.lower()
+
+
+def _punctuation(token: Any) -> bool:
+    return all(unicodedata.category(c).startswith("P") for c in token.text)

@@ -83,7 +83,7 @@ def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent
 
     tokenizer = ShopJiebaTokenizer.create(ShopJiebaTokenizer.get_default_config(),
                                           storage, Resource("tokenizer"), context)
-    examples = [Message(data={"text": t, "intent": "complain_logistics"}) for t in ["快递太慢了", "物流不更新"]]
+    examples = [Message(data={"text": t, "intent": "complain_logistics"}) for t in ["快递太慢了。", "物流不更新！"]]
     training = TrainingData(examples)
     tokenizer.process_training_data(training)
     resource = Resource("unknown_words")
@@ -98,10 +98,14 @@ def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent
                            "intent": {"name": "give_order_id", "confidence": 0.85},
                            "entities": [{"entity": "order_id", "value": "6973427429367575107",
                                          "start": 0, "end": 19}]})
-    tokenizer.process([known, unknown, number])
-    fallback.process([known, unknown, number])
+    # Known punctuation around unknown words: still nothing to go on.
+    punctuated = Message(data={"text": "牛哇。。！", "intent": {"name": "complain_quality", "confidence": 0.62},
+                               "intent_ranking": [{"name": "complain_quality", "confidence": 0.62}]})
+    tokenizer.process([known, unknown, number, punctuated])
+    fallback.process([known, unknown, number, punctuated])
+    assert punctuated.get("intent")["name"] == "nlu_fallback"
     assert known.get("intent")["name"] == "complain_logistics"
     assert number.get("intent")["name"] == "give_order_id"
     assert unknown.get("intent")["name"] == "nlu_fallback"
-    assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback", "thank"]
+    assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback"]
 
