@@ -114,6 +114,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"naive recall/precision from the full pipeline on all comments")
     missed = [t for t, g, d in zip(texts, gold, decided) if g and not d]
     print(f"missed: {len(missed)}" + (f" e.g. {missed[:5]}" if missed else ""))
+    # Chatter the bot would answer in public: the acceptance asks for none.
+    answered = [t for t, g, d in zip(texts, gold, decided) if d and not g]
+    print(f"chatter answered: {len(answered)}" + (f" e.g. {answered[:5]}" if answered else ""))
     model.close()
     return 0
 
