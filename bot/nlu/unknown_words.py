@@ -10,7 +10,7 @@ be read from its full stop alone.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List, Set, Text
+from typing import Any, Dict, Iterable, List, Set, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -36,7 +36,7 @@ class UnknownWordsFallback(GraphComponent):
     def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: Set[str]) -> None:
         self._model_storage = model_storage
         self._resource = resource
-        self._vocabulary = vocabulary
+        self._vocabulary = _evidence(vocabulary)  # models trained before kept punctuation
 
     @classmethod
     def create(
@@ -60,10 +60,10 @@ class UnknownWordsFallback(GraphComponent):
         return cls(model_storage, resource, set(read_json(model_storage, resource, VOCABULARY_FILE)))
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._vocabulary = {
+        self._vocabulary = _evidence(
             _word(token) for example in training_data.intent_examples
             for token in example.get(TOKENS, [])
-        }
+        )
         write_json(self._model_storage, self._resource, VOCABULARY_FILE, sorted(self._vocabulary))
         return self._resource
 
@@ -71,7 +71,7 @@ class UnknownWordsFallback(GraphComponent):
         for message in messages:
             # "/intent" payloads never reach the pipeline: Rasa reads their intent directly.
             tokens = message.get(TOKENS, [])
-            if not tokens or any(_word(t) in self._vocabulary and not _punctuation(t) for t in tokens):
+            if not tokens or any(_word(t) in self._vocabulary for t in tokens):
                 continue
             if message.get(ENTITIES):
                 # A bare order or case number is new digits, but a regex recognised it.
@@ -88,5 +88,6 @@ def _word(token: Any) -> str:
     return token.text.lower()
 
 
-def _punctuation(token: Any) -> bool:
-    return all(unicodedata.category(c).startswith("P") for c in token.text)
+def _evidence(words: Iterable[str]) -> Set[str]:
+    """The words that can carry an intent: all but punctuation."""
+    return {w for w in words if not all(unicodedata.category(c).startswith("P") for c in w)}
