@@ -9,7 +9,7 @@ intent and its ranking; the FallbackClassifier after it judges the blended confi
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Text
 
 import joblib
 import numpy as np
@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 logger = logging.getLogger(__name__)
 MODEL_FILE = "linear_intent.joblib"
 TOKENS = TOKENS_NAMES[TEXT]
+NEGATION_SCOPE = 3
 
 
 def _words(message: Message) -> List[str]:
@@ -38,21 +39,41 @@ def _no_analyzer(words: List[str]) -> List[str]:
     return words
 
 
+def mark_negation(words: List[str], negators: FrozenSet[str], scope: int = NEGATION_SCOPE) -> List[str]:
+    """The words after a negator, up to `scope` of them and never past punctuation,
+    become "NOT_<word>": in 没有让我失望 the 失望 is praise, in 不是很好 the 好 is a
+    complaint, which a bag of words cannot tell from 很失望 and 很好."""
+    marked: List[str] = []
+    left = 0
+    for word in words:
+        if not any(ch.isalnum() for ch in word):
+            left = 0
+            marked.append(word)
+            continue
+        marked.append(f"NOT_{word}" if left else word)
+        left = scope if word in negators else max(0, left - 1)
+    return marked
+
+
 def _word_ngrams(words: List[str]) -> List[str]:
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
 
 
 class LinearModel:
-    """TF-IDF over characters (1-3) and jieba words (1-2), then logistic regression."""
+    """TF-IDF over characters (1-3) and jieba words (1-2, negated ones marked), then
+    logistic regression."""
 
-    def __init__(self, c: float, seed: int) -> None:
+    def __init__(self, c: float, seed: int, negators: Iterable[str] = ()) -> None:
+        self.negators = frozenset(negators)
         self.chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
         self.words = TfidfVectorizer(analyzer=_no_analyzer, sublinear_tf=True)
         self.classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
 
     def _features(self, token_lists: List[List[str]], fit: bool = False):
         texts = ["".join(words) for words in token_lists]
-        grams = [_word_ngrams(words) for words in token_lists]
+        # Models pickled before negation marking have no negators and mark nothing.
+        negators = getattr(self, "negators", frozenset())
+        grams = [_word_ngrams(mark_negation(words, negators)) for words in token_lists]
         if fit:
             return hstack([self.chars.fit_transform(texts), self.words.fit_transform(grams)]).tocsr()
         return hstack([self.chars.transform(texts), self.words.transform(grams)]).tocsr()
@@ -82,7 +103,8 @@ class LinearIntentBlend(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # weight: share of the linear model in the blend (0 = DIET alone, 1 = linear alone).
-        return {"weight": 0.5, "C": 10.0, "random_seed": 42, "ranking_length": 10}
+        # negators: words whose next few words are read as negated (config.yml).
+        return {"weight": 0.5, "C": 10.0, "random_seed": 42, "ranking_length": 10, "negators": []}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[LinearModel] = None) -> None:
@@ -111,7 +133,8 @@ class LinearIntentBlend(GraphComponent):
         examples = [e for e in training_data.intent_examples if e.get(INTENT)]
         if len({e.get(INTENT) for e in examples}) < 2:
             return self._resource
-        self._model = LinearModel(self._config["C"], self._config["random_seed"]).fit(
+        self._model = LinearModel(self._config["C"], self._config["random_seed"],
+                                  self._config["negators"]).fit(
             [_words(e) for e in examples], [e.get(INTENT) for e in examples])
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._model, directory / MODEL_FILE)

@@ -109,3 +109,28 @@ def test_message_with_no_known_word_falls_back_and_known_words_keep_their_intent
     assert unknown.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in unknown.get("intent_ranking")] == ["nlu_fallback"]
 
+
+
+def test_words_after_a_negator_are_marked_up_to_three_and_never_past_punctuation():
+    from bot.nlu.linear_intent import mark_negation
+
+    negators = frozenset({"没有", "不是", "不"})
+    assert mark_negation(["没有", "让", "我", "失望"], negators) == ["没有", "NOT_让", "NOT_我", "NOT_失望"]
+    assert mark_negation(["不是", "很", "好", "的", "东西"], negators) == \
+        ["不是", "NOT_很", "NOT_好", "NOT_的", "东西"]
+    assert mark_negation(["不", "好", "，", "物流", "快"], negators) == ["不", "NOT_好", "，", "物流", "快"]
+    assert mark_negation(["很", "满意"], negators) == ["很", "满意"]
+
+
+def test_linear_model_learns_negated_words_and_reads_models_pickled_without_negators():
+    from bot.nlu.linear_intent import LinearModel
+
+    texts = [(["质量", "很", "好"], "praise"), (["非常", "满意"], "praise"),
+             (["质量", "不是", "很", "好"], "complain_quality"), (["不是", "很", "满意"], "complain_quality")]
+    model = LinearModel(10.0, 42, ["不是"]).fit([t for t, _ in texts], [i for _, i in texts])
+    assert "NOT_满意" in model.words.vocabulary_
+    scores = model.probabilities([["服务", "不是", "很", "满意"]])[0]
+    assert max(scores, key=scores.get) == "complain_quality"
+
+    del model.negators  # as unpickled from a model trained before negation marking
+    assert set(model.probabilities([["很", "满意"]])[0]) == {"praise", "complain_quality"}
