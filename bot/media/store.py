@@ -19,16 +19,18 @@ import binascii
 import contextlib
 import hashlib
 import io
+import ipaddress
 import os
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Tuple
-from urllib.parse import urlsplit
+from typing import Dict, Iterable, Optional, Tuple
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -58,6 +60,8 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
                 b"avif", b"avis"}
 
 _CHUNK = 64 * 1024
+_REDIRECTS = {301, 302, 303, 307, 308}
+_MAX_REDIRECTS = 5
 # Attachment URLs `media:<sha256>.<ext>` name a photo already in the store.
 STORED_SCHEME = "media"
 _REQUEST_HEADERS = {"Accept": "image/*", "User-Agent": "shouhou-assistant-media/1"}
@@ -143,13 +147,20 @@ class MediaStore:
 
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
                  max_pixels: int = DEFAULT_MAX_PIXELS,
-                 fetch_timeout: float = DEFAULT_FETCH_TIMEOUT) -> None:
+                 fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+                 url_hosts: Optional[Iterable[str]] = None) -> None:
+        """`url_hosts`: the only hosts (and their subdomains) photos are downloaded from,
+        trusted even on a private network. Without it any host is tried whose addresses
+        are all public, so a shopper's URL cannot make the server fetch from itself, the
+        shop's network or a cloud metadata service (SSRF)."""
         if max_bytes <= 0 or max_pixels <= 0 or fetch_timeout <= 0:
             raise ValueError("max_bytes, max_pixels and fetch_timeout must be positive")
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.fetch_timeout = fetch_timeout
+        self.url_hosts = (None if url_hosts is None else
+                          tuple(h.strip().strip(".").lower() for h in url_hosts if h.strip().strip(".")))
 
     # -- rejections ---------------------------------------------------------------------
     def _too_large(self, detail: str) -> PhotoRejected:
@@ -282,47 +293,75 @@ class MediaStore:
             raise PhotoRejected("bad_url", detail="empty data URL")
         return data
 
-    def _download(self, url: str) -> bytes:
+    def _check_host(self, url: str) -> None:
+        """Refuse a URL whose host photos may not come from (see `url_hosts`)."""
         try:
-            host = urlsplit(url).hostname
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
         except ValueError as error:
             raise PhotoRejected("bad_url", detail=f"unparsable URL: {error}") from error
+        if parts.scheme.lower() not in ("http", "https"):
+            raise PhotoRejected("bad_url", detail=f"scheme {parts.scheme[:20]!r}")
         if not host:
             raise PhotoRejected("bad_url", detail="URL without a host")
+        host = host.rstrip(".").lower()
+        if self.url_hosts is not None:
+            if not any(host == allowed or host.endswith("." + allowed) for allowed in self.url_hosts):
+                raise PhotoRejected("bad_url", detail=f"host {host[:60]!r} is not in MEDIA_URL_HOSTS")
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(
+                host, port or (443 if parts.scheme.lower() == "https" else 80), type=socket.SOCK_STREAM)}
+        except (socket.gaierror, UnicodeError, OSError) as error:
+            raise PhotoRejected("fetch_failed", detail=f"cannot resolve host: {type(error).__name__}") from error
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            if not ip.is_global or ip.is_multicast:
+                raise PhotoRejected("bad_url", detail=f"host {host[:60]!r} is not a public address")
+
+    def _download(self, url: str) -> bytes:
         # requests' timeout bounds each wait for the network, not the whole transfer: a
         # server dripping a byte at a time would never trip it, so a deadline is kept too.
         deadline = time.monotonic() + self.fetch_timeout
         try:
-            with requests.get(url, stream=True, timeout=self.fetch_timeout,
-                              headers=_REQUEST_HEADERS) as response:
-                if response.status_code != 200:
-                    raise PhotoRejected("fetch_failed", detail=f"HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise self._too_large(f"Content-Length {declared}")
-                # Count what actually arrives (decompressed, if the server gzipped it):
-                # a chunked or close-delimited body has no length to trust.
-                body = bytearray()
-                while True:
-                    if time.monotonic() > deadline:
-                        raise PhotoRejected("fetch_failed",
-                                            detail=f"download exceeded {self.fetch_timeout}s")
-                    # read1 returns whatever has arrived instead of waiting for a full chunk.
-                    chunk = response.raw.read1(_CHUNK, decode_content=True)
-                    if not chunk:
-                        break
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise self._too_large(f"more than {self.max_bytes} bytes received")
-                return bytes(body)
+            # Redirects are followed here, not by requests, so every hop's host is checked.
+            for _ in range(_MAX_REDIRECTS + 1):
+                self._check_host(url)
+                with requests.get(url, stream=True, timeout=self.fetch_timeout,
+                                  headers=_REQUEST_HEADERS, allow_redirects=False) as response:
+                    if response.status_code in _REDIRECTS and response.headers.get("Location"):
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    return self._read_body(response, deadline)
+            raise PhotoRejected("fetch_failed", detail=f"more than {_MAX_REDIRECTS} redirects")
         except PhotoRejected:
             raise
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, ValueError) as error:
-            # InvalidSchema also covers a redirect to file:// or ftp://.
             raise PhotoRejected("bad_url", detail=type(error).__name__) from error
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise PhotoRejected("fetch_failed", detail=type(error).__name__) from error
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        if response.status_code != 200:
+            raise PhotoRejected("fetch_failed", detail=f"HTTP {response.status_code}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(f"Content-Length {declared}")
+        # Count what actually arrives (decompressed, if the server gzipped it):
+        # a chunked or close-delimited body has no length to trust.
+        body = bytearray()
+        while True:
+            if time.monotonic() > deadline:
+                raise PhotoRejected("fetch_failed", detail=f"download exceeded {self.fetch_timeout}s")
+            # read1 returns whatever has arrived instead of waiting for a full chunk.
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise self._too_large(f"more than {self.max_bytes} bytes received")
+        return bytes(body)
 
     # -- reading back -------------------------------------------------------------------
     @staticmethod
@@ -351,6 +390,8 @@ def stored_name(url: object) -> Optional[str]:
 
 
 def media_store_from_env(env: Mapping = os.environ) -> MediaStore:
-    """The store the bot uses: `MEDIA_DIR`, or `var/media` in the project."""
+    """The store the bot uses: `MEDIA_DIR`, or `var/media` in the project; photo URLs
+    only from the comma-separated `MEDIA_URL_HOSTS` when it is set."""
     root = env.get("MEDIA_DIR") or DEFAULT_MEDIA_DIR
-    return MediaStore(Path(root).expanduser())
+    hosts = env.get("MEDIA_URL_HOSTS", "").strip()
+    return MediaStore(Path(root).expanduser(), url_hosts=hosts.split(",") if hosts else None)

@@ -81,7 +81,8 @@ def _stored_files(root: Path) -> list:
 
 @pytest.fixture
 def store(tmp_path) -> MediaStore:
-    return MediaStore(tmp_path / "media")
+    # The test server is on loopback, which only a listed host may be.
+    return MediaStore(tmp_path / "media", url_hosts=["127.0.0.1"])
 
 
 # -- a real HTTP server ----------------------------------------------------------------
@@ -182,6 +183,7 @@ ROUTES = {
     "/error.jpg": lambda h: _send(h, status=500, body=JPEG),
     "/moved.jpg": lambda h: _send(h, status=302, extra=[("Location", "/photo.jpg")]),
     "/to-file.jpg": lambda h: _send(h, status=302, extra=[("Location", "file:///etc/passwd")]),
+    "/to-metadata.jpg": lambda h: _send(h, status=302, extra=[("Location", "http://169.254.169.254/latest/meta-data")]),
     "/huge.jpg": _route_huge,
     "/endless.jpg": _route_endless,
     "/chunked-lie.jpg": _route_chunked_lie,
@@ -411,7 +413,7 @@ def test_a_refused_connection_is_fetch_failed(store):
 
 @pytest.mark.parametrize("path", ["/slow.jpg", "/drip.jpg"], ids=["no-answer", "one-byte-at-a-time"])
 def test_a_server_slower_than_the_timeout_is_given_up_on(tmp_path, server, path):
-    impatient = MediaStore(tmp_path, fetch_timeout=0.3)
+    impatient = MediaStore(tmp_path, fetch_timeout=0.3, url_hosts=["127.0.0.1"])
     started = time.monotonic()
     _assert_rejected(lambda: impatient.save_url(server + path), "fetch_failed")
     assert time.monotonic() - started < 1.5
@@ -446,6 +448,44 @@ def test_urls_that_cannot_carry_a_photo_are_bad_url(store, url):
 def test_a_redirect_to_a_local_file_is_not_followed(store, server):
     error = _assert_rejected(lambda: store.save_url(server + "/to-file.jpg"), "bad_url")
     assert "passwd" not in error.message
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:{port}/photo.jpg",       # the server itself
+    "http://localhost:{port}/photo.jpg",
+    "http://[::1]:{port}/photo.jpg",
+    "http://169.254.169.254/latest/meta-data",  # a cloud metadata service
+    "http://10.0.0.8/photo.jpg",               # the shop's own network
+    "http://192.168.1.1/photo.jpg",
+    "http://0.0.0.0:{port}/photo.jpg",
+])
+def test_without_a_host_list_no_private_address_is_fetched(tmp_path, server, url):
+    open_store = MediaStore(tmp_path / "media")
+    port = server.rsplit(":", 1)[1]
+    error = _assert_rejected(lambda: open_store.save_url(url.format(port=port)), "bad_url")
+    assert "public" in error.detail
+    assert _stored_files(open_store.root) == []
+
+
+def test_with_a_host_list_other_hosts_are_refused_and_subdomains_allowed(tmp_path):
+    listed = MediaStore(tmp_path, url_hosts=["img.shop.example", " alicdn.com "])
+    _assert_rejected(lambda: listed.save_url("https://evil.example/photo.jpg"), "bad_url")
+    _assert_rejected(lambda: listed.save_url("https://notalicdn.com/photo.jpg"), "bad_url")
+    listed._check_host("https://gw.alicdn.com/photo.jpg")
+    listed._check_host("https://IMG.shop.example./photo.jpg")
+
+
+def test_a_redirect_to_a_host_off_the_list_is_not_followed(tmp_path, server):
+    # The photo server is listed; where it redirects to (the metadata service) is not.
+    listed = MediaStore(tmp_path, url_hosts=["127.0.0.1"])
+    error = _assert_rejected(lambda: listed.save_url(server + "/to-metadata.jpg"), "bad_url")
+    assert "169.254.169.254" in error.detail
+
+
+def test_media_url_hosts_comes_from_the_environment(tmp_path):
+    store = media_store_from_env({"MEDIA_DIR": str(tmp_path), "MEDIA_URL_HOSTS": "a.example, b.example"})
+    assert store.url_hosts == ("a.example", "b.example")
+    assert media_store_from_env({"MEDIA_DIR": str(tmp_path)}).url_hosts is None
 
 
 # -- storage ---------------------------------------------------------------------------
