@@ -134,3 +134,24 @@ def test_linear_model_learns_negated_words_and_reads_models_pickled_without_nega
 
     del model.negators  # as unpickled from a model trained before negation marking
     assert set(model.probabilities([["很", "满意"]])[0]) == {"praise", "complain_quality"}
+
+
+def test_two_complaint_categories_close_together_keep_the_first_other_near_ties_fall_back(storage, context):
+    from bot.nlu.fallback import ComplaintAwareFallbackClassifier
+
+    config = {**ComplaintAwareFallbackClassifier.get_default_config(), "threshold": 0.4, "ambiguity_threshold": 0.05}
+    fallback = ComplaintAwareFallbackClassifier.create(config, storage, Resource("fallback"), context)
+
+    def message(first, second, confidence=0.48):
+        ranking = [{"name": first, "confidence": confidence}, {"name": second, "confidence": confidence - 0.02}]
+        return Message(data={"text": "…", "intent": ranking[0], "intent_ranking": ranking})
+
+    two_complaints = message("complain_logistics", "complain_quality")
+    yes_or_no = message("affirm", "deny")
+    complaint_or_thanks = message("complain_service", "thank")
+    unsure = message("complain_logistics", "complain_quality", confidence=0.3)
+    fallback.process([two_complaints, yes_or_no, complaint_or_thanks, unsure])
+    assert two_complaints.get("intent")["name"] == "complain_logistics"
+    assert yes_or_no.get("intent")["name"] == "nlu_fallback"
+    assert complaint_or_thanks.get("intent")["name"] == "nlu_fallback"
+    assert unsure.get("intent")["name"] == "nlu_fallback"
