@@ -136,6 +136,21 @@ def test_linear_model_learns_negated_words_and_reads_models_pickled_without_nega
     assert set(model.probabilities([["很", "满意"]])[0]) == {"praise", "complain_quality"}
 
 
+def test_balance_weighs_a_rare_intent_up_without_touching_an_unbalanced_model():
+    from bot.nlu.linear_intent import LinearModel, class_weights
+
+    intents = ["complain_quality"] * 8 + ["complain_return"] * 2
+    assert class_weights(intents, 0.0) is None
+    weights = class_weights(intents, 1.0)
+    assert weights["complain_quality"] == 5 / 8 and weights["complain_return"] == 5 / 2
+    assert class_weights(intents, 0.5)["complain_return"] == (5 / 2) ** 0.5
+
+    texts = [["屏幕", "坏", "了"]] * 8 + [["坏", "了", "要", "退"]] * 2
+    shares = [LinearModel(10.0, 42, balance=b).fit(texts, intents)
+              .probabilities([["坏", "了"]])[0]["complain_return"] for b in (0.0, 1.0)]
+    assert shares[1] > shares[0] + 0.05
+
+
 def test_two_complaint_categories_close_together_keep_the_first_other_near_ties_fall_back(storage, context):
     from bot.nlu.fallback import ComplaintAwareFallbackClassifier
 
