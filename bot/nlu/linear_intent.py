@@ -58,7 +58,7 @@ def mark_negation(words: List[str], negators: FrozenSet[str], scope: int = NEGAT
 
 def class_weights(intents: List[str], balance: float) -> Optional[Dict[str, float]]:
     """Weights (mean count / intent's count) ** balance: 0 leaves every example at 1, 1
-    weighs every intent alike. Our training data has five times as many quality examples
+    weighs every intent alike. Our training data has nearly twice as many quality examples
     as return ones; shoppers' complaints do not come in that proportion."""
     if not balance:
         return None
