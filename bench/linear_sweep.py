@@ -38,7 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     model = ModelParser(args.model)
     blend = components(model.agent)["blend"]
-    negators = getattr(blend._model, "negators", frozenset())
+    seed, negators = blend._config["random_seed"], blend._config["negators"]
     training = load_nlu_examples(ROOT / "data" / "nlu")
     words = [tokens(e.text) for e in training]
     labels = [e.label for e in training]
@@ -49,7 +49,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{'C':>6}{'balance':>9}{'weight':>8}" + "".join(f"{name:>11}" for name, _ in dev_sets)
           + f"{'held-out':>10}")
     for c, balance in itertools.product(args.c, args.balance):
-        blend._model = LinearModel(c, 42, negators, balance).fit(words, labels)
+        blend._model = LinearModel(c, seed, negators, balance).fit(words, labels)
         for weight in args.weights:
             blend._config["weight"] = weight
             row: List[float] = []
