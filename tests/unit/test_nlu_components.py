@@ -136,7 +136,7 @@ def test_linear_model_learns_negated_words_and_reads_models_pickled_without_nega
     assert set(model.probabilities([["很", "满意"]])[0]) == {"praise", "complain_quality"}
 
 
-def test_balance_weighs_a_rare_intent_up_without_touching_an_unbalanced_model():
+def test_balance_weighs_a_rare_complaint_intent_up_and_leaves_other_intents_alone():
     from bot.nlu.linear_intent import LinearModel, class_weights
 
     intents = ["complain_quality"] * 8 + ["complain_return"] * 2
@@ -144,6 +144,10 @@ def test_balance_weighs_a_rare_intent_up_without_touching_an_unbalanced_model():
     weights = class_weights(intents, 1.0)
     assert weights["complain_quality"] == 5 / 8 and weights["complain_return"] == 5 / 2
     assert class_weights(intents, 0.5)["complain_return"] == (5 / 2) ** 0.5
+    # A small non-complaint intent such as greet keeps weight 1 and does not move the
+    # complaints' mean.
+    assert class_weights(intents + ["greet"], 1.0) == weights
+    assert class_weights(["greet"] * 3 + ["praise"], 1.0) is None
 
     texts = [["屏幕", "坏", "了"]] * 8 + [["坏", "了", "要", "退"]] * 2
     shares = [LinearModel(10.0, 42, balance=b).fit(texts, intents)
