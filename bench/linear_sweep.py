@@ -8,7 +8,8 @@ set and on the two written ones, intent macro-F1 on the held-out set; and the li
 where the linear model is also the screen (bot/liveroom/screen.py): held-out complaints
 and requests for a person the screen stops (tests/nlu/test_liveroom_screen.py asks for
 none) and chatter in the sample stream sent private (bench/liveroom_bench.py; must stay
-0). Never run on ../shared/eval. Each setting trains a logistic regression (a few minutes on 2 cores).
+0). Never run on ../shared/eval. Each setting trains a logistic regression (a few
+minutes on 2 cores).
 
     python -m bench.linear_sweep [--model models/assistant.tar.gz] [--c 10 30] [--balance 0 .5]
                                  [--weights .7 .8]

@@ -41,6 +41,11 @@ def test_the_shoppers_situation_is_recognised_from_their_words(text, situation):
     assert acknowledge("quality", text).situation == situation
 
 
+def test_a_double_charge_is_not_read_as_a_problem_that_keeps_coming_back():
+    reply = acknowledge("transaction", "付款扣了两次钱，订单只有一个")
+    assert reply.situation != "repeat" and "反复" not in reply.text
+
+
 def test_a_plain_complaint_gets_the_category_empathy():
     assert acknowledge("quality", "东西质量不行").situation is None
 
